@@ -1,0 +1,100 @@
+package org.evallearn.tensor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.function.Predicate;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Binds parameters to the tensors of weight files, strictly: every missing, mis-shaped and
+ * unused key is collected and reported together by {@link #finish}. (diffusers only warns and
+ * initialises randomly; a silently random layer is the worst failure a benchmark can have.)
+ */
+public final class LoadingBinder implements ParamBinder {
+    private final WeightFiles files;
+    private final Placement placement;
+    private final Function<String, List<String>> legacyNames;
+    private final Set<String> used = new LinkedHashSet<>();
+    private final List<String> missing = new ArrayList<>();
+    private final List<String> misshaped = new ArrayList<>();
+    private final List<Tensor> bound = new ArrayList<>();
+
+    /** @param legacyNames older spellings of a key to try when the key itself is absent */
+    public LoadingBinder(WeightFiles files, Placement placement, Function<String, List<String>> legacyNames) {
+        this.files = files;
+        this.placement = placement;
+        this.legacyNames = legacyNames;
+    }
+
+    public LoadingBinder(WeightFiles files, Placement placement) {
+        this(files, placement, k -> List.of());
+    }
+
+    @Override
+    public Placement placement() {
+        return placement;
+    }
+
+    @Override
+    public Tensor bind(String key, Init init, long[] shape) {
+        String name = resolve(key);
+        try (Scope scope = Scope.open()) {
+            Tensor result;
+            if (name == null) {
+                missing.add(key + " " + Arrays.toString(shape));
+                result = torch.zeros(shape, placement.options());
+            } else {
+                used.add(name);
+                Tensor raw = files.get(name);
+                long[] actual = raw.shape();
+                if (!Arrays.equals(actual, shape)) {
+                    misshaped.add(name + ": file has " + Arrays.toString(actual) + ", model expects " + Arrays.toString(shape));
+                    result = torch.zeros(shape, placement.options());
+                } else if (DType.of(raw.scalar_type()).isFloating()) {
+                    result = raw.to(placement.torchDevice(), placement.dtype().scalarType);
+                } else {
+                    result = raw.to(placement.torchDevice(), raw.scalar_type());
+                }
+            }
+            bound.add(result);
+            return scope.escape(result);
+        }
+    }
+
+    private String resolve(String key) {
+        if (files.contains(key)) return key;
+        for (String alt : legacyNames.apply(key)) if (files.contains(alt)) return alt;
+        return null;
+    }
+
+    /**
+     * Ends binding: throws a {@link ModelLoadException} listing every problem, or hands the
+     * bound tensors over to their owner.
+     *
+     * @param ignorable keys in the file that this model may leave unused (e.g. the vision tower
+     *     of a CLIPModel file when only the text model is built)
+     */
+    public Weights finish(String model, Predicate<String> ignorable) {
+        List<String> unexpected = new ArrayList<>();
+        for (String k : files.keys()) if (!used.contains(k) && !ignorable.test(k)) unexpected.add(k);
+        if (missing.isEmpty() && misshaped.isEmpty() && unexpected.isEmpty()) return new Weights(bound);
+        bound.forEach(Tensor::close);
+        StringBuilder sb = new StringBuilder(files.describe()).append(": weights do not fit ").append(model);
+        appendList(sb, "missing keys", missing);
+        appendList(sb, "mis-shaped keys", misshaped);
+        appendList(sb, "unexpected keys", unexpected);
+        throw new ModelLoadException(sb.toString());
+    }
+
+    private static void appendList(StringBuilder sb, String what, List<String> items) {
+        if (items.isEmpty()) return;
+        sb.append("\n  ").append(items.size()).append(' ').append(what).append(':');
+        items.stream().limit(20).forEach(i -> sb.append("\n    ").append(i));
+        if (items.size() > 20) sb.append("\n    … and ").append(items.size() - 20).append(" more");
+    }
+}

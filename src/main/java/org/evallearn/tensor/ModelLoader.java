@@ -1,0 +1,38 @@
+package org.evallearn.tensor;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.Predicate;
+
+/** Builds a {@link Model} on weights read strictly from a folder, or on fresh random weights. */
+public final class ModelLoader {
+    private ModelLoader() {}
+
+    /**
+     * @param base file name without extension, e.g. {@code diffusion_pytorch_model}
+     * @param variant e.g. {@code fp16}; tried first, null for none
+     * @param legacyNames older key spellings to try for a key that is absent
+     * @param ignorable keys of the file that this model may leave unused
+     */
+    public static <M extends Model> M load(Path dir, String base, String variant, Placement placement,
+            Function<String, List<String>> legacyNames, Predicate<String> ignorable, String modelName,
+            Function<Params, M> build) {
+        if (!Files.isDirectory(dir)) throw new ModelLoadException(dir + ": model folder does not exist");
+        Natives.load();
+        try (WeightFiles files = WeightFiles.openIn(dir, base, variant)) {
+            LoadingBinder binder = new LoadingBinder(files, placement, legacyNames);
+            M model = build.apply(new Params(binder));
+            model.adopt(binder.finish(modelName, ignorable));
+            return model;
+        }
+    }
+
+    /** A model with weights from {@link RandomBinder}; {@code binder.tensors()} can then be written. */
+    public static <M extends Model> M random(RandomBinder binder, Function<Params, M> build) {
+        M model = build.apply(new Params(binder));
+        model.adopt(binder.finish());
+        return model;
+    }
+}
