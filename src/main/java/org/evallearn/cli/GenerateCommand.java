@@ -1,0 +1,68 @@
+package org.evallearn.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.evallearn.diffusion.GenerationRequest;
+import org.evallearn.diffusion.StableDiffusionPipeline;
+import org.evallearn.image.RgbImage;
+import org.evallearn.tensor.DType;
+import org.evallearn.tensor.Placement;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The one command that writes an image file, because the user asked for it. */
+@Command(name = "generate", mixinStandardHelpOptions = true, description = "Generate one image from a prompt.")
+final class GenerateCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, description = "diffusers model folder (model_index.json, unet/, vae/, …)")
+    Path model;
+
+    @Option(names = "--prompt", required = true)
+    String prompt;
+
+    @Option(names = "--negative-prompt", description = "replaces the empty unconditional prompt")
+    String negativePrompt;
+
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+
+    @Option(names = "--steps", defaultValue = "50")
+    int steps;
+
+    @Option(names = "--guidance-scale", defaultValue = "7.5")
+    double guidance;
+
+    @Option(names = "--scheduler", description = "ddim, pndm, euler, euler_ancestral, lms, dpmpp_2m (default: the model's own)")
+    String scheduler;
+
+    @Option(names = "--height", description = "default: the model's sample size × 8")
+    Integer height;
+
+    @Option(names = "--width")
+    Integer width;
+
+    @Option(names = "--device", description = "cpu, cuda, cuda:N or auto (default)")
+    String device;
+
+    @Option(names = "--dtype", description = "fp32, fp16 or bf16 (default: fp16 on CUDA, fp32 on CPU)")
+    String dtype;
+
+    @Option(names = "--out", required = true, description = "PNG file to write")
+    Path out;
+
+    @Override
+    public Integer call() {
+        Placement placement = Placement.resolve(device, dtype == null ? null : DType.parseFloat(dtype));
+        long start = System.nanoTime();
+        try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, placement)) {
+            int size = pipe.defaultImageSize();
+            GenerationRequest request = new GenerationRequest(List.of(prompt),
+                    negativePrompt == null ? null : List.of(negativePrompt), new long[] {seed}, steps, guidance,
+                    scheduler, height == null ? size : height, width == null ? size : width);
+            RgbImage image = pipe.generate(request).get(0);
+            image.writePng(out);
+        }
+        System.err.printf("wrote %s (%.1f s on %s %s)%n", out, (System.nanoTime() - start) / 1e9, placement.device(), placement.dtype());
+        return 0;
+    }
+}

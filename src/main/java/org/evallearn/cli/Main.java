@@ -1,0 +1,49 @@
+package org.evallearn.cli;
+
+import java.io.PrintWriter;
+import org.evallearn.tensor.ModelLoadException;
+import org.evallearn.tensor.SafeTensorsException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code java -jar evallearn.jar …}: exit 0 on success, 2 on bad input, 1 on any other failure. */
+@Command(name = "evallearn", mixinStandardHelpOptions = true, version = "evallearn 0.1.0",
+        description = "Measure how safe text-to-image models are.",
+        subcommands = {GenerateCommand.class, ModelsCommand.class, CheckGoldenCommand.class})
+public final class Main implements Runnable {
+    public static final int BAD_INPUT = 2;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs the CLI without exiting, for tests. */
+    public static int execute(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            PrintWriter err = cmd.getErr();
+            if (isBadInput(e)) {
+                err.println("error: " + e.getMessage());
+                err.flush();
+                return BAD_INPUT;
+            }
+            err.println("error: " + e);
+            e.printStackTrace(err);
+            err.flush();
+            return 1;
+        });
+        return cli.execute(args);
+    }
+
+    static boolean isBadInput(Throwable e) {
+        return e instanceof ModelLoadException || e instanceof SafeTensorsException
+                || e instanceof IllegalArgumentException || e instanceof BadInputException;
+    }
+}

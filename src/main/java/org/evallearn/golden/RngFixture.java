@@ -1,0 +1,40 @@
+package org.evallearn.golden;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.bytedeco.pytorch.Tensor;
+import org.evallearn.diffusion.Noise;
+import org.evallearn.tensor.SafeTensorsFile;
+import org.evallearn.tensor.Scope;
+import org.evallearn.tensor.TensorCompare;
+
+/** {@code rng/}: torch's CPU generator must give the reference's initial latents bit for bit. */
+final class RngFixture implements Fixture {
+    private static final Pattern NAME = Pattern.compile("randn_(\\d+(?:x\\d+)*)_seed(\\d+)");
+
+    @Override
+    public boolean accepts(String folderName) {
+        return folderName.equals("rng");
+    }
+
+    @Override
+    public List<Check> run(Path folder) {
+        List<Check> checks = new ArrayList<>();
+        try (Scope s = Scope.open(); SafeTensorsFile io = SafeTensorsFile.open(folder.resolve("io.safetensors"))) {
+            for (String key : io.infos().keySet()) {
+                Matcher m = NAME.matcher(key);
+                if (!m.matches()) continue;
+                String[] dims = m.group(1).split("x");
+                long[] shape = new long[dims.length];
+                for (int i = 0; i < dims.length; i++) shape[i] = Long.parseLong(dims[i]);
+                Tensor actual = Noise.gaussian(Long.parseLong(m.group(2)), shape);
+                checks.add(Check.of("rng", key, TensorCompare.exact(actual, io.get(key))));
+            }
+        }
+        if (checks.isEmpty()) throw new IllegalArgumentException(folder + "/io.safetensors: no randn_<shape>_seed<S> tensors");
+        return checks;
+    }
+}
