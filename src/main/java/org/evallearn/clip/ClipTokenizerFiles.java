@@ -42,17 +42,18 @@ final class ClipTokenizerFiles {
         Path specialsFile = folder.resolve("special_tokens_map.json");
         JsonNode config = readOptionalObject(configFile);
         JsonNode specials = readOptionalObject(specialsFile);
-        // Hugging Face lets special_tokens_map.json override tokenizer_config.json.
-        String pad = padToken(specials, specialsFile);
-        if (pad == null) pad = padToken(config, configFile);
-        if (pad == null) pad = ClipTokenizer.EOS;
+        int eosId = idOf(vocab, ClipTokenizer.EOS, vocabFile, "eos token");
+        // Hugging Face lets special_tokens_map.json override tokenizer_config.json; SD 1.x pads with EOS.
+        Integer padId = padId(specials, specialsFile, vocab);
+        if (padId == null) padId = padId(config, configFile, vocab);
+        if (padId == null) padId = eosId;
 
         return new ClipTokenizer(
                 new BytePairEncoder(vocab, ranks),
                 tokens,
                 idOf(vocab, ClipTokenizer.BOS, vocabFile, "bos token"),
-                idOf(vocab, ClipTokenizer.EOS, vocabFile, "eos token"),
-                idOf(vocab, pad, vocabFile, "pad token"),
+                eosId,
+                padId,
                 maxLength(config, configFile));
     }
 
@@ -117,13 +118,17 @@ final class ClipTokenizerFiles {
         return ranks;
     }
 
-    /** The pad_token entry: a string, or an AddedToken object with "content"; null when absent. */
-    private static String padToken(JsonNode root, Path file) {
+    /** The id of the pad_token entry (a string, or an AddedToken object with "content"); null when absent. */
+    private static Integer padId(JsonNode root, Path file, Map<String, Integer> vocab) {
         JsonNode pad = root.path("pad_token");
         if (pad.isMissingNode()) return null;
-        if (pad.isTextual()) return pad.textValue();
-        if (pad.isObject() && pad.path("content").isTextual()) return pad.path("content").textValue();
-        throw bad(file, "pad_token must be a string or an object with a string \"content\", got " + pad);
+        JsonNode content = pad.isObject() ? pad.path("content") : pad;
+        if (!content.isTextual()) {
+            throw bad(file, "pad_token must be a string or an object with a string \"content\", got " + pad);
+        }
+        Integer id = vocab.get(content.textValue());
+        if (id == null) throw bad(file, "pad_token '" + content.textValue() + "' is not in vocab.json");
+        return id;
     }
 
     private static int maxLength(JsonNode config, Path file) {
