@@ -42,7 +42,7 @@ final class HtmlUnescape {
 
     private static String replace(String ref) {
         if (ref.charAt(0) != '#') return named(ref);
-        boolean hex = ref.length() > 1 && (ref.charAt(1) == 'x' || ref.charAt(1) == 'X');
+        boolean hex = ref.charAt(1) == 'x' || ref.charAt(1) == 'X'; // CHARREF puts a digit or x after '#'
         String digits = ref.substring(hex ? 2 : 1, ref.endsWith(";") ? ref.length() - 1 : ref.length());
         BigInteger value = new BigInteger(digits, hex ? 16 : 10);
         return value.compareTo(MAX_CODE_POINT) > 0 ? "\uFFFD" : numeric(value.intValue());
