@@ -139,11 +139,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
     }
 
-    /**
-     * The classifier-free-guided sampling loop, written out in one place: per step
-     * {@code cat([x, x])} → scale → UNet on {@code cat([uncond, cond])} → chunk →
-     * {@code uncond + g·(cond − uncond)} → scheduler step. Returns final latents the caller closes.
-     */
+    /** Final latents for the request (the caller closes them): encode prompts, seed noise per prompt, denoise. */
     public Tensor sample(GenerationRequest request) {
         int scale = vaeScaleFactor();
         if (request.height() % scale != 0 || request.width() % scale != 0) {
@@ -153,36 +149,16 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         int batch = request.prompts().size();
         Scheduler scheduler = scheduler(request.scheduler());
         scheduler.setTimesteps(request.steps());
-        long[] timesteps = scheduler.timesteps();
         Generator stepNoise = torch.make_generator_cpu(request.seeds()[0]);
-        try (Scope outer = Scope.open()) {
+        try (Scope s = Scope.open()) {
             List<String> negatives = request.negativePrompts() != null ? request.negativePrompts()
                     : java.util.Collections.nCopies(batch, "");
-            Tensor text = torch.cat(new TensorVector(encodePrompts(negatives), encodePrompts(request.prompts())), 0);
             long[] shape = {1, unet.config().inChannels(), request.height() / scale, request.width() / scale};
-            List<Tensor> noise = new ArrayList<>();
-            for (long seed : request.seeds()) noise.add(Noise.gaussian(seed, shape));
-            Tensor latents = outer.escape(torch.cat(new TensorVector(noise.toArray(new Tensor[0])), 0)
-                    .to(placement.torchDevice(), placement.dtype().scalarType)
-                    .mul(new Scalar(scheduler.initNoiseSigma())));
-            try {
-                for (int i = 0; i < timesteps.length; i++) {
-                    try (Scope step = Scope.open()) {
-                        Tensor input = scheduler.scaleModelInput(torch.cat(new TensorVector(latents, latents), 0), i);
-                        Tensor t = torch.full(new long[] {2L * batch}, new Scalar(timesteps[i]), placement.options(org.evallearn.tensor.DType.I64));
-                        TensorVector eps = unet.forward(input, t, text).chunk(2);
-                        Tensor uncond = eps.get(0), cond = eps.get(1);
-                        Tensor guided = uncond.add(cond.sub(uncond).mul(new Scalar(request.guidanceScale())));
-                        Tensor next = step.escape(scheduler.step(guided, i, latents, stepNoise));
-                        latents.close();
-                        latents = next;
-                    }
-                }
-            } catch (RuntimeException e) {
-                latents.close();
-                throw e;
-            }
-            return latents; // escaped: the caller owns it
+            TensorVector noise = new TensorVector();
+            for (long seed : request.seeds()) noise.push_back(Noise.gaussian(seed, shape));
+            Tensor init = torch.cat(noise, 0).to(placement.torchDevice(), placement.dtype().scalarType);
+            return new Sampler(unet).run(init, encodePrompts(negatives), encodePrompts(request.prompts()), scheduler,
+                    request.guidanceScale(), stepNoise, null);
         } finally {
             stepNoise.close();
         }
