@@ -65,6 +65,7 @@ public final class DdimScheduler implements Scheduler {
 
     @Override
     public double[] timesteps() {
+        Timesteps.checkIndex(timesteps, 0);
         return timesteps.clone();
     }
 

@@ -71,6 +71,7 @@ public final class PndmScheduler implements Scheduler {
 
     @Override
     public double[] timesteps() {
+        Timesteps.checkIndex(timesteps, 0);
         return timesteps.clone();
     }
 
