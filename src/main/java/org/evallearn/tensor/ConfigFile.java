@@ -1,7 +1,9 @@
 package org.evallearn.tensor;
 
+import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +15,12 @@ import java.util.List;
  * what was expected. The first stage of two: model code turns it into a validated record.
  */
 public final class ConfigFile {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Python's {@code json.dump} writes non-finite floats as {@code NaN}/{@code Infinity}; diffusers
+     * configs contain them (DPMSolverMultistepScheduler's {@code lambda_min_clipped: -Infinity}).
+     */
+    private static final ObjectMapper JSON =
+            JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
     private final String source;
     private final JsonNode root;
 
