@@ -10,48 +10,71 @@ import org.evallearn.tensor.Scope;
 
 /**
  * The classifier-free-guided denoising loop of diffusers' {@code StableDiffusionPipeline.__call__}
- * (v0.21.4), written out in one method: per step {@code cat([x, x])} → scale → UNet on
- * {@code cat([uncond, cond])} → chunk → {@code uncond + g·(cond − uncond)} → scheduler step.
+ * (v0.21.4), written out in one method: latents = noise · initNoiseSigma; per step
+ * {@code cat([x, x])} → scale_model_input → model(…, t, {@code cat([uncond, cond])}) → chunk →
+ * {@code uncond + g·(cond − uncond)} → scheduler step.
  */
 public final class Sampler {
-    /** Sees the latents before the first step (index 0) and after each step (index i+1). */
+    /** The noise predictor, e.g. the UNet, on a [2B, …] batch at one timestep. */
+    @FunctionalInterface
+    public interface Denoiser {
+        /**
+         * @param input [2B, C, h, w], already scaled by the scheduler
+         * @param timestep fractional for the σ-based schedulers, so a double
+         * @param context [2B, tokens, dim] = cat([uncond, cond])
+         */
+        Tensor predict(Tensor input, double timestep, Tensor context);
+    }
+
+    /** Sees the latents before the first step (index 0) and after each model call (index i+1). */
     @FunctionalInterface
     public interface Trace {
         void latents(int index, Tensor latents);
     }
 
-    private final UNet2DConditionModel unet;
+    private final Denoiser model;
 
-    public Sampler(UNet2DConditionModel unet) {
-        this.unet = unet;
+    public Sampler(Denoiser model) {
+        this.model = model;
+    }
+
+    /** The UNet as a denoiser: the timestep broadcast to the batch in fp32, as diffusers' time_proj sees it. */
+    public static Sampler of(UNet2DConditionModel unet) {
+        return new Sampler((input, t, context) -> {
+            try (Scope s = Scope.open()) {
+                Tensor ts = torch.full(new long[] {input.size(0)}, new Scalar(t),
+                        new org.bytedeco.pytorch.TensorOptions()
+                                .dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Float))
+                                .device(new org.bytedeco.pytorch.DeviceOptional(input.device())));
+                return s.handUp(unet.forward(input, ts, context));
+            }
+        });
     }
 
     /**
      * @param noise initial noise (B, C, h, w), not yet scaled by the scheduler's initial sigma
      * @param uncond (B, 77, D) embeddings of the negative or empty prompt
      * @param cond (B, 77, D) embeddings of the prompts
-     * @param scheduler with {@code setTimesteps} already called
-     * @param stepNoise the CPU generator ancestral schedulers draw from
+     * @param scheduler with {@code setTimesteps} already called; every one of its timesteps is run
+     * @param stepNoise the CPU generator ancestral schedulers draw from (null for the others)
+     * @param trace null, or an observer of the latents
      * @return final latents, owned by the caller
      */
     public Tensor run(Tensor noise, Tensor uncond, Tensor cond, Scheduler scheduler, double guidanceScale,
             Generator stepNoise, Trace trace) {
-        int batch = (int) noise.size(0);
         double[] timesteps = scheduler.timesteps();
         Tensor latents;
-        Tensor text;
+        Tensor context;
         try (Scope s = Scope.open()) {
             latents = s.escape(noise.mul(new Scalar(scheduler.initNoiseSigma())));
-            text = s.escape(torch.cat(new TensorVector(uncond, cond), 0));
+            context = s.escape(torch.cat(new TensorVector(uncond, cond), 0));
         }
         try {
             if (trace != null) trace.latents(0, latents);
             for (int i = 0; i < timesteps.length; i++) {
                 try (Scope s = Scope.open()) {
                     Tensor input = scheduler.scaleModelInput(torch.cat(new TensorVector(latents, latents), 0), i);
-                    Tensor t = torch.full(new long[] {2L * batch}, new Scalar(timesteps[i]),
-                            new org.bytedeco.pytorch.TensorOptions().dtype(new org.bytedeco.pytorch.ScalarTypeOptional(torch.ScalarType.Float)));
-                    TensorVector eps = unet.forward(input, t.to(latents.device(), torch.ScalarType.Float), text).chunk(2);
+                    TensorVector eps = model.predict(input, timesteps[i], context).chunk(2);
                     Tensor u = eps.get(0), c = eps.get(1);
                     Tensor guided = u.add(c.sub(u).mul(new Scalar(guidanceScale)));
                     Tensor next = s.escape(scheduler.step(guided, i, latents, stepNoise));
@@ -65,7 +88,7 @@ public final class Sampler {
             latents.close();
             throw e;
         } finally {
-            text.close();
+            context.close();
         }
     }
 }

@@ -155,7 +155,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     : java.util.Collections.nCopies(batch, "");
             long[] shape = {1, unet.config().inChannels(), request.height() / scale, request.width() / scale};
             TensorVector noise = new TensorVector();
-            for (long seed : request.seeds()) noise.push_back(Noise.gaussian(seed, shape));
+            for (long seed : request.seeds()) noise.push_back(Noise.initialLatents(seed, shape));
             Tensor init = torch.cat(noise, 0).to(placement.torchDevice(), placement.dtype().scalarType);
             return new Sampler(unet).run(init, encodePrompts(negatives), encodePrompts(request.prompts()), scheduler,
                     request.guidanceScale(), stepNoise, null);

@@ -30,7 +30,7 @@ final class RngFixture implements Fixture {
                 String[] dims = m.group(1).split("x");
                 long[] shape = new long[dims.length];
                 for (int i = 0; i < dims.length; i++) shape[i] = Long.parseLong(dims[i]);
-                Tensor actual = Noise.gaussian(Long.parseLong(m.group(2)), shape);
+                Tensor actual = Noise.initialLatents(Long.parseLong(m.group(2)), shape);
                 checks.add(Check.of("rng", key, TensorCompare.exact(actual, io.get(key))));
             }
         }

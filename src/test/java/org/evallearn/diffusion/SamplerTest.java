@@ -1,4 +1,4 @@
-package org.evallearn.diffusion.scheduler;
+package org.evallearn.diffusion;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -7,6 +7,9 @@ import java.util.ArrayList;
 import java.util.List;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.evallearn.diffusion.scheduler.Scheduler;
 import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.Natives;
 import org.evallearn.tensor.SafeTensorsFile;
@@ -19,11 +22,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * SamplerTrace with a fake denoiser, noise_pred = 0.1 · input. Both halves of the guided batch
+ * The sampling loop with a fake denoiser, noise_pred = 0.1 · input. Both halves of the guided batch
  * see the same input, so guidance cancels and the step receives 0.1 · scaleModelInput(x).
  * First steps are checked against the papers' formulas evaluated here in float64.
  */
-class SamplerTraceTest {
+class SamplerTest {
     static final double K = 0.1;
 
     @BeforeAll
@@ -56,13 +59,18 @@ class SamplerTraceTest {
         Scheduler scheduler = Scheduler.fromConfig(ConfigFile.read(folder.resolve("config.json")));
         List<Double> seen = new ArrayList<>();
         try (Scope s = Scope.open(); SafeTensorsFile io = SafeTensorsFile.open(folder.resolve("io.safetensors"))) {
-            Tensor trace = SamplerTrace.run(scheduler, 12, io.get("init_noise"), io.get("uncond"), io.get("cond"), 7.5,
-                    (input, t, context) -> {
-                        assertEquals(4, input.shape()[0]);
-                        assertArrayEquals(new long[] {4, 77, 32}, context.shape());
-                        seen.add(t);
-                        return input.mul(new Scalar(K));
-                    }, null);
+            scheduler.setTimesteps(12);
+            List<Tensor> steps = new ArrayList<>();
+            Sampler sampler = new Sampler((input, t, context) -> {
+                assertEquals(4, input.shape()[0]);
+                assertArrayEquals(new long[] {4, 77, 32}, context.shape());
+                seen.add(t);
+                return input.mul(new Scalar(K));
+            });
+            Tensor last = sampler.run(io.get("init_noise"), io.get("uncond"), io.get("cond"), scheduler, 7.5, null,
+                    (i, latents) -> steps.add(latents.clone()));
+            last.close();
+            Tensor trace = torch.stack(new TensorVector(steps.toArray(Tensor[]::new)));
             Tensor init = io.get("init_noise").clone();
             assertArrayEquals(scheduler.timesteps(), seen.stream().mapToDouble(Double::doubleValue).toArray());
             return new Run(s.handUp(trace), s.handUp(init), seen);
