@@ -140,6 +140,24 @@ class UNet2DConditionModelTest {
         }
     }
 
+    /** A later issue fine-tunes the UNet: gradients must reach the weights through both attention kernels. */
+    @Test
+    void gradientsFlowToWeightsAndInput() throws IOException {
+        for (UNetConfig cfg : new UNetConfig[] {UNetConfig.read(Shared.golden("unet-tiny")), sd2StyleConfig()}) {
+            RandomBinder binder = new RandomBinder(13, Placement.CPU_F32);
+            try (UNet2DConditionModel unet = UNet2DConditionModel.random(cfg, binder); Scope s = Scope.open()) {
+                Tensor toK = binder.tensors().get("mid_block.attentions.0.transformer_blocks.0.attn2.to_k.weight");
+                toK.set_requires_grad(true);
+                var gen = new GeneratorOptional(torch.make_generator_cpu(4));
+                Tensor sample = torch.randn(new long[] {1, 4, 8, 8}, gen).set_requires_grad(true);
+                Tensor ctx = torch.randn(new long[] {1, 3, cfg.crossAttentionDim()}, gen);
+                unet.forward(sample, Tensor.create(new long[] {10}, 1), ctx).square().sum().backward();
+                assertTrue(toK.grad().defined() && toK.grad().abs().sum().item_double() > 0, "no gradient at attn2.to_k");
+                assertTrue(sample.grad().defined() && sample.grad().isfinite().all().item_bool(), "no gradient at the input");
+            }
+        }
+    }
+
     /** SD 2.x style: per-block head counts, Linear projections, fp32-upcast attention. */
     private static UNetConfig sd2StyleConfig() throws IOException {
         ObjectNode c = goldenConfig();
