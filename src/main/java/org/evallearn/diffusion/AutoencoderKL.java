@@ -7,7 +7,6 @@ import java.util.regex.Pattern;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.evallearn.nn.Conv2d;
 import org.evallearn.tensor.Model;
 import org.evallearn.tensor.ModelLoader;
@@ -79,9 +78,13 @@ public final class AutoencoderKL extends Model {
     /** @param image [B, in_channels, H, W] in [-1, 1] */
     public Posterior encode(Tensor image) {
         try (Scope s = Scope.open()) {
-            TensorVector moments = quant_conv.forward(encoder.forward(image)).chunk(2, 1);
-            Tensor logvar = moments.get(1).clamp(new ScalarOptional(new Scalar(-30.0)), new ScalarOptional(new Scalar(20.0)));
-            return new Posterior(s.handUp(moments.get(0)), s.handUp(logvar));
+            Tensor moments = quant_conv.forward(encoder.forward(image));
+            long latent = config.latentChannels();
+            // narrow, not chunk: TensorVector.get returns a reference into the vector, which dies with this scope
+            Tensor mean = moments.narrow(1, 0, latent);
+            Tensor logvar = moments.narrow(1, latent, latent)
+                    .clamp(new ScalarOptional(new Scalar(-30.0)), new ScalarOptional(new Scalar(20.0)));
+            return new Posterior(s.handUp(mean), s.handUp(logvar));
         }
     }
 

@@ -1,7 +1,6 @@
 package org.evallearn.diffusion;
 
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.evallearn.nn.Linear;
 import org.evallearn.tensor.Params;
@@ -17,8 +16,11 @@ public final class GEGLU {
 
     public Tensor forward(Tensor x) {
         try (Scope s = Scope.open()) {
-            TensorVector halves = proj.forward(x).chunk(2, -1);
-            return s.handUp(halves.get(0).mul(torch.gelu(halves.get(1))));
+            Tensor both = proj.forward(x);
+            long half = both.size(-1) / 2;
+            // narrow rather than chunk: TensorVector.get hands out references into the vector, not owned tensors
+            Tensor hidden = both.narrow(-1, 0, half), gate = both.narrow(-1, half, half);
+            return s.handUp(hidden.mul(torch.gelu(gate)));
         }
     }
 }

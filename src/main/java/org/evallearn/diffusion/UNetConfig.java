@@ -102,6 +102,9 @@ public record UNetConfig(
         c.requireOneOf("conv_in_kernel", 3);
         c.requireOneOf("conv_out_kernel", 3);
         c.requireOneOf("dropout", 0);
+        c.requireOneOf("reverse_transformer_layers_per_block");
+        // null means "no output norm" to diffusers, not "the default"
+        if (c.raw().has("norm_num_groups") && c.raw().get("norm_num_groups").isNull()) throw c.error("norm_num_groups", "an integer");
 
         List<Integer> channels = c.integers("block_out_channels");
         try {
