@@ -52,6 +52,10 @@ public final class LoadingBinder implements ParamBinder {
                 used.add(name);
                 Tensor raw = files.get(name);
                 long[] actual = raw.shape();
+                if (!name.equals(key) && isConvOfLinear(actual, shape)) {
+                    raw = raw.reshape(shape);
+                    actual = shape;
+                }
                 if (!Arrays.equals(actual, shape)) {
                     misshaped.add(name + ": file has " + Arrays.toString(actual) + ", model expects " + Arrays.toString(shape));
                     result = torch.zeros(shape, placement.options());
@@ -64,6 +68,16 @@ public final class LoadingBinder implements ParamBinder {
             bound.add(result);
             return scope.escape(result);
         }
+    }
+
+    /**
+     * A Linear weight [out, in] stored as a 1×1 convolution [out, in, 1, 1], as some files with
+     * legacy key names have it (diffusers' conversion scripts squeeze these). Accepted only for
+     * keys found under a legacy name, so a modern file stays strictly checked.
+     */
+    private static boolean isConvOfLinear(long[] actual, long[] expected) {
+        return expected.length == 2 && actual.length == 4 && actual[0] == expected[0] && actual[1] == expected[1]
+                && actual[2] == 1 && actual[3] == 1;
     }
 
     private String resolve(String key) {
