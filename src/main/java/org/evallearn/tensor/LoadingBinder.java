@@ -24,7 +24,10 @@ public final class LoadingBinder implements ParamBinder {
     private final List<String> misshaped = new ArrayList<>();
     private final List<Tensor> bound = new ArrayList<>();
 
-    /** @param legacyNames older spellings of a key to try when the key itself is absent */
+    /**
+     * @param legacyNames older spellings of a key to try when the key itself is absent; a tensor
+     *     found under such a name may also carry trailing 1×1 dimensions the model's tensor lacks
+     */
     public LoadingBinder(WeightFiles files, Placement placement, Function<String, List<String>> legacyNames) {
         this.files = files;
         this.placement = placement;
@@ -46,18 +49,24 @@ public final class LoadingBinder implements ParamBinder {
         try (Scope scope = Scope.open()) {
             Tensor result;
             if (name == null) {
-                missing.add(key + " " + Arrays.toString(shape));
+                List<String> tried = legacyNames.apply(key);
+                missing.add(key + " " + Arrays.toString(shape) + (tried.isEmpty() ? "" : " (also tried " + String.join(", ", tried) + ")"));
                 result = torch.zeros(shape, placement.options());
             } else {
                 used.add(name);
                 Tensor raw = files.get(name);
                 long[] actual = raw.shape();
-                if (!name.equals(key) && isConvOfLinear(actual, shape)) {
-                    raw = raw.reshape(shape);
+                boolean legacy = !name.equals(key);
+                if (legacy && dropsToShape(actual, shape)) {
+                    // Layers that are Linear now were once 1×1 convs: CompVis VAE q/k/v/proj_out and
+                    // old diffusers query/key/value/proj_attn ([C, C, 1, 1]); diffusers v0.21.4
+                    // convert_from_ckpt.py conv_attn_to_linear takes [:, :, 0, 0] of them.
+                    raw = raw.view(shape);
                     actual = shape;
                 }
                 if (!Arrays.equals(actual, shape)) {
-                    misshaped.add(name + ": file has " + Arrays.toString(actual) + ", model expects " + Arrays.toString(shape));
+                    misshaped.add(name + (legacy ? " (for " + key + ")" : "") + ": file has " + Arrays.toString(actual)
+                            + ", model expects " + Arrays.toString(shape));
                     result = torch.zeros(shape, placement.options());
                 } else if (DType.of(raw.scalar_type()).isFloating()) {
                     result = raw.to(placement.torchDevice(), placement.dtype().scalarType);
@@ -70,14 +79,13 @@ public final class LoadingBinder implements ParamBinder {
         }
     }
 
-    /**
-     * A Linear weight [out, in] stored as a 1×1 convolution [out, in, 1, 1], as some files with
-     * legacy key names have it (diffusers' conversion scripts squeeze these). Accepted only for
-     * keys found under a legacy name, so a modern file stays strictly checked.
-     */
-    private static boolean isConvOfLinear(long[] actual, long[] expected) {
-        return expected.length == 2 && actual.length == 4 && actual[0] == expected[0] && actual[1] == expected[1]
-                && actual[2] == 1 && actual[3] == 1;
+    /** Whether {@code file} is {@code model} followed by one or more trailing 1s. */
+    private static boolean dropsToShape(long[] file, long[] model) {
+        if (file.length <= model.length) return false;
+        for (int i = 0; i < file.length; i++) {
+            if (i < model.length ? file[i] != model[i] : file[i] != 1) return false;
+        }
+        return true;
     }
 
     private String resolve(String key) {
