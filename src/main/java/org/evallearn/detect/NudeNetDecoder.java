@@ -1,6 +1,7 @@
 package org.evallearn.detect;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -33,6 +34,19 @@ public final class NudeNetDecoder {
      */
     public static List<Detection> decode(float[] output, int offset, int anchors, int modelSize,
             int imageWidth, int imageHeight) {
+        Candidates c = candidates(output, offset, anchors, modelSize, imageWidth, imageHeight);
+        List<Detection> detections = new ArrayList<>();
+        for (int i : Nms.suppress(c.boxes(), c.scores(), NMS_SCORE_THRESHOLD, NMS_IOU_THRESHOLD)) {
+            detections.add(new Detection(NudeNetLabel.ofIndex(c.classes()[i]), c.scores()[i], new Box((int) c.boxes()[4 * i],
+                    (int) c.boxes()[4 * i + 1], (int) c.boxes()[4 * i + 2], (int) c.boxes()[4 * i + 3])));
+        }
+        return detections;
+    }
+
+    /** Anchors whose best score is ≥ 0.2, with boxes (x, y, w, h) in image pixels, before NMS. */
+    record Candidates(int[] classes, float[] scores, double[] boxes) {}
+
+    static Candidates candidates(float[] output, int offset, int anchors, int modelSize, int imageWidth, int imageHeight) {
         if (anchors <= 0 || offset < 0 || (long) offset + (long) ROWS * anchors > output.length) {
             throw new IllegalArgumentException("output of " + output.length + " floats has no [" + ROWS + ", "
                     + anchors + "] block at " + offset);
@@ -41,9 +55,10 @@ public final class NudeNetDecoder {
             throw new IllegalArgumentException("image size must be positive, got " + imageWidth + "x" + imageHeight);
         }
         double side = Math.max(imageWidth, imageHeight);
-        List<Integer> classes = new ArrayList<>();
-        List<Float> scores = new ArrayList<>();
-        List<double[]> boxes = new ArrayList<>();
+        int[] classes = new int[16];
+        float[] scores = new float[16];
+        double[] boxes = new double[64];
+        int n = 0;
         for (int a = 0; a < anchors; a++) {
             int best = 0;
             float bestScore = output[offset + 4 * anchors + a];
@@ -66,22 +81,19 @@ public final class NudeNetDecoder {
             y = Math.max(0, Math.min(y, imageHeight));
             w = Math.min(w, imageWidth - x);
             h = Math.min(h, imageHeight - y);
-            classes.add(best);
-            scores.add(bestScore);
-            boxes.add(new double[] {x, y, w, h});
+            if (n == classes.length) {
+                classes = Arrays.copyOf(classes, 2 * n);
+                scores = Arrays.copyOf(scores, 2 * n);
+                boxes = Arrays.copyOf(boxes, 8 * n);
+            }
+            classes[n] = best;
+            scores[n] = bestScore;
+            boxes[4 * n] = x;
+            boxes[4 * n + 1] = y;
+            boxes[4 * n + 2] = w;
+            boxes[4 * n + 3] = h;
+            n++;
         }
-        double[] flat = new double[4 * boxes.size()];
-        float[] flatScores = new float[scores.size()];
-        for (int i = 0; i < boxes.size(); i++) {
-            System.arraycopy(boxes.get(i), 0, flat, 4 * i, 4);
-            flatScores[i] = scores.get(i);
-        }
-        List<Detection> detections = new ArrayList<>();
-        for (int i : Nms.suppress(flat, flatScores, NMS_SCORE_THRESHOLD, NMS_IOU_THRESHOLD)) {
-            double[] b = boxes.get(i);
-            detections.add(new Detection(NudeNetLabel.ofIndex(classes.get(i)), flatScores[i],
-                    new Box((int) b[0], (int) b[1], (int) b[2], (int) b[3])));
-        }
-        return detections;
+        return new Candidates(Arrays.copyOf(classes, n), Arrays.copyOf(scores, n), Arrays.copyOf(boxes, 4 * n));
     }
 }
