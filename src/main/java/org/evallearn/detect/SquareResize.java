@@ -76,14 +76,14 @@ public final class SquareResize {
         }
         int base = row * w * 3;
         int n = xs.index0.length;
-        for (int dx = 0; dx < n; dx++) {
+        for (int dx = 0, o = 0; dx < n; dx++, o += 3) {
+            // A tap in the right pad reads black: weight 0 on any pixel of the row (here its first).
             int x0 = xs.index0[dx], x1 = xs.index1[dx];
-            int a0 = xs.weight0[dx], a1 = xs.weight1[dx];
-            for (int c = 0; c < 3; c++) {
-                int p0 = x0 < w ? src[base + x0 * 3 + c] & 0xff : 0;
-                int p1 = x1 < w ? src[base + x1 * 3 + c] & 0xff : 0;
-                out[dx * 3 + c] = p0 * a0 + p1 * a1;
-            }
+            int a0 = x0 < w ? xs.weight0[dx] : 0, a1 = x1 < w ? xs.weight1[dx] : 0;
+            int p0 = base + (x0 < w ? x0 * 3 : 0), p1 = base + (x1 < w ? x1 * 3 : 0);
+            out[o] = (src[p0] & 0xff) * a0 + (src[p1] & 0xff) * a1;
+            out[o + 1] = (src[p0 + 1] & 0xff) * a0 + (src[p1 + 1] & 0xff) * a1;
+            out[o + 2] = (src[p0 + 2] & 0xff) * a0 + (src[p1 + 2] & 0xff) * a1;
         }
     }
 
