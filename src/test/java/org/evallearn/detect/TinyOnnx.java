@@ -1,0 +1,115 @@
+package org.evallearn.detect;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Writes ONNX ModelProto bytes by hand (no protobuf library on the classpath): a graph with
+ * NudeNet's signature, {@code images} float32 [N,3,S,S] → {@code output0} float32 [N,rows,A], computing
+ * {@code output0 = base + mask · ReduceMean(images)}. Field numbers are those of onnx.proto.
+ */
+final class TinyOnnx {
+    private static final int FLOAT = 1, INT64 = 7; // TensorProto.DataType
+    private static final int ATTR_INT = 2, ATTR_INTS = 7; // AttributeProto.AttributeType
+
+    private TinyOnnx() {}
+
+    /** @param base, mask [rows × anchors] row-major (NudeNet: 22 rows), broadcast over the batch */
+    static byte[] nudeNetLike(int size, int rows, int anchors, float[] base, float[] mask) {
+        Proto graph = new Proto()
+                .message(1, node("ReduceMean", new String[] {"images"}, "mean",
+                        new Proto().string(1, "axes").ints(8, 1, 2, 3).varint(20, ATTR_INTS),
+                        new Proto().string(1, "keepdims").varint(3, 1).varint(20, ATTR_INT)))
+                .message(1, node("Reshape", new String[] {"mean", "mean_shape"}, "m"))
+                .message(1, node("Mul", new String[] {"m", "mask"}, "scaled"))
+                .message(1, node("Add", new String[] {"base", "scaled"}, "output0"))
+                .string(2, "nudenet_like")
+                .message(5, longTensor("mean_shape", -1, 1, 1))
+                .message(5, floatTensor("base", base, 1, rows, anchors))
+                .message(5, floatTensor("mask", mask, 1, rows, anchors))
+                .message(11, valueInfo("images", "N", 3, size, size))
+                .message(12, valueInfo("output0", "N", rows, anchors));
+        return new Proto()
+                .varint(1, 8) // ir_version
+                .string(2, "evallearn-test")
+                .message(7, graph)
+                .message(8, new Proto().string(1, "").varint(2, 13)) // opset 13: ReduceMean takes axes as attribute
+                .bytes();
+    }
+
+    private static Proto node(String op, String[] inputs, String output, Proto... attributes) {
+        Proto p = new Proto();
+        for (String in : inputs) p.string(1, in);
+        p.string(2, output).string(3, output + "_node").string(4, op);
+        for (Proto a : attributes) p.message(5, a);
+        return p;
+    }
+
+    private static Proto floatTensor(String name, float[] data, long... dims) {
+        ByteBuffer b = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float f : data) b.putFloat(f);
+        Proto p = new Proto();
+        for (long d : dims) p.varint(1, d);
+        return p.varint(2, FLOAT).string(8, name).raw(9, b.array());
+    }
+
+    private static Proto longTensor(String name, long... values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (long v : values) b.putLong(v);
+        return new Proto().varint(1, values.length).varint(2, INT64).string(8, name).raw(9, b.array());
+    }
+
+    /** A float tensor value info whose first dimension is symbolic. */
+    private static Proto valueInfo(String name, String batchParam, long... dims) {
+        Proto shape = new Proto().message(1, new Proto().string(2, batchParam));
+        for (long d : dims) shape.message(1, new Proto().varint(1, d));
+        Proto tensorType = new Proto().varint(1, FLOAT).message(2, shape);
+        return new Proto().string(1, name).message(2, new Proto().message(1, tensorType));
+    }
+
+    /** A protobuf message being written: varint and length-delimited fields only. */
+    static final class Proto {
+        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+        Proto varint(int field, long value) {
+            writeVarint((long) field << 3);
+            writeVarint(value);
+            return this;
+        }
+
+        Proto ints(int field, long... values) {
+            for (long v : values) varint(field, v);
+            return this;
+        }
+
+        Proto string(int field, String s) {
+            return raw(field, s.getBytes(StandardCharsets.UTF_8));
+        }
+
+        Proto message(int field, Proto m) {
+            return raw(field, m.bytes());
+        }
+
+        Proto raw(int field, byte[] data) {
+            writeVarint((long) field << 3 | 2);
+            writeVarint(data.length);
+            out.writeBytes(data);
+            return this;
+        }
+
+        byte[] bytes() {
+            return out.toByteArray();
+        }
+
+        /** Negative int64 values take ten bytes, as protobuf encodes them. */
+        private void writeVarint(long v) {
+            while ((v & ~0x7FL) != 0) {
+                out.write((int) (v & 0x7F) | 0x80);
+                v >>>= 7;
+            }
+            out.write((int) v);
+        }
+    }
+}
