@@ -109,7 +109,9 @@ public final class TorchCheckpoint {
             throw new PickleException(file + ": tensor view (offset " + ref.offset() + ", shape " + java.util.Arrays.toString(ref.shape())
                     + ", stride " + java.util.Arrays.toString(ref.stride()) + ") runs past storage " + entry + " of " + st.numel() + " elements");
         }
-        return storage.as_strided(ref.shape(), ref.stride(), new org.bytedeco.pytorch.LongOptional(ref.offset())).clone();
+        // A contiguous copy of its own: no tensor aliases another's storage or keeps a whole storage alive.
+        return storage.as_strided(ref.shape(), ref.stride(), new org.bytedeco.pytorch.LongOptional(ref.offset()))
+                .clone(new org.bytedeco.pytorch.MemoryFormatOptional(org.bytedeco.pytorch.global.torch.MemoryFormat.Contiguous));
     }
 
     private static byte[] readEntry(Path file, ZipFile zip, String name) {

@@ -31,6 +31,14 @@ class StrictPickleTest {
             return op(0x8c, s.length()).text(s);
         }
 
+        Bytes unicode(String s) {
+            return op('X', s.length(), 0, 0, 0).text(s);
+        }
+
+        Bytes global(String module, String name) {
+            return op('c').text(module + "\n" + name + "\n");
+        }
+
         byte[] get() {
             return out.toByteArray();
         }
@@ -133,5 +141,39 @@ class StrictPickleTest {
         PickleException e = assertThrows(PickleException.class,
                 () -> TorchCheckpoint.tensor(Shared.data("multiheaded").resolve("sexual.pt")));
         assertTrue(e.getMessage().contains("sexual.pt") && e.getMessage().contains("not a single tensor"), e.getMessage());
+    }
+
+    /** A one-entry state dict {'w': tensor of size (3, 2), stride (1, 3)} over a 6-float storage, as torch.save writes it. */
+    private Path torchZip(Path dir, int strideCols) throws Exception {
+        byte[] pkl = new Bytes().op(0x80, 2).global("collections", "OrderedDict").op(')', 'R', '(').unicode("w")
+                .global("torch._utils", "_rebuild_tensor_v2").op('(', '(').unicode("storage").global("torch", "FloatStorage")
+                .unicode("0").unicode("cpu").op('K', 6, 't', 'Q', 'K', 0, 'K', 3, 'K', 2, 0x86, 'K', 1, 'K', strideCols, 0x86, 0x89)
+                .global("collections", "OrderedDict").op(')', 'R', 't', 'R', 'u', '.').get();
+        java.nio.ByteBuffer storage = java.nio.ByteBuffer.allocate(24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 6; i++) storage.putFloat(i);
+        Path file = dir.resolve("hand.pt");
+        try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(file))) {
+            zip.putNextEntry(new java.util.zip.ZipEntry("hand/data.pkl"));
+            zip.write(pkl);
+            zip.putNextEntry(new java.util.zip.ZipEntry("hand/data/0"));
+            zip.write(storage.array());
+        }
+        return file;
+    }
+
+    @Test
+    void honoursStridesAndRefusesViewsPastTheStorage(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Natives.load();
+        try (Scope s = Scope.open()) {
+            // stride (1, 3): element [i][j] is storage[i + 3j], the transpose of a row-major (2, 3)
+            Tensor w = TorchCheckpoint.stateDict(torchZip(dir, 3)).get("w");
+            assertTrue(w.is_contiguous());
+            assertEquals(0f, w.select(0, 0).select(0, 0).item_float());
+            assertEquals(3f, w.select(0, 0).select(0, 1).item_float());
+            assertEquals(5f, w.select(0, 2).select(0, 1).item_float());
+        }
+        // stride (1, 4) reaches storage[2 + 4] = element 6 of 6
+        PickleException e = assertThrows(PickleException.class, () -> TorchCheckpoint.stateDict(torchZip(dir, 4)));
+        assertTrue(e.getMessage().contains("hand.pt") && e.getMessage().contains("runs past storage hand/data/0"), e.getMessage());
     }
 }
