@@ -11,7 +11,8 @@ import org.evallearn.tensor.Scope;
 /**
  * Q16's zero-shot decision on CLIP image embeddings: logits = 100 · cos(image, prompt) for the
  * two prompts of {@link Q16Prompts}, softmax, and unsafe when p(inappropriate) is strictly above
- * the threshold (Q16 {@code main/clip_classifier}: normalised features, {@code 100.0 * image @ text.T}).
+ * the threshold ({@code ml-research/Q16}: normalised CLIP features, {@code 100.0 * image @ prompts.T},
+ * softmax over the two prompts).
  */
 public final class Q16 implements AutoCloseable {
     public static final double DEFAULT_THRESHOLD = 0.9;

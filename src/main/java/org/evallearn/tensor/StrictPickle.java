@@ -409,6 +409,7 @@ public final class StrictPickle {
         if (v instanceof Global g) return "global " + g.qualifiedName();
         if (v instanceof byte[] b) return "bytes[" + b.length + "]";
         if (v == null) return "nothing";
+        if (v == NONE) return "None";
         return v.getClass().getSimpleName() + " " + (v instanceof List<?> || v instanceof Map<?, ?> ? "" : v);
     }
 

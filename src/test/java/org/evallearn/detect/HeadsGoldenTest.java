@@ -37,7 +37,7 @@ class HeadsGoldenTest {
     void multiHeadedMatchesNumpy() throws Exception {
         Path dir = Shared.data("multiheaded");
         JsonNode cases = new ObjectMapper().readTree(dir.resolve("golden_numpy.json").toFile()).get("cases");
-        double maxErr = 0;
+        double maxErr = 0, maxLogitErr = 0;
         try (Scope s = Scope.open(); MultiHeaded mh = MultiHeaded.load(dir, "cpu")) {
             Tensor x = inputs(cases);
             List<MultiHeaded.Result> results = mh.classify(x);
@@ -51,13 +51,14 @@ class HeadsGoldenTest {
                     assertEquals(e.get("prob").asDouble(), p, TOL, "case " + i + " " + head);
                     assertEquals(e.get("logit").asDouble(), l, 1e-4 * Math.max(1, Math.abs(l)), "case " + i + " " + head + " logit");
                     maxErr = Math.max(maxErr, Math.abs(e.get("prob").asDouble() - p));
+                    maxLogitErr = Math.max(maxLogitErr, Math.abs(e.get("logit").asDouble() - l));
                     if (e.get("prob").asDouble() > 0.5) above.add(head);
                 }
                 assertEquals(above, results.get(i).unsafeHeads(), "case " + i);
                 assertEquals(cases.get(i).get("unsafe_any_head_gt_0p5").asBoolean(), results.get(i).unsafe());
             }
         }
-        System.out.printf("MultiHeaded max |p - numpy| = %.3g%n", maxErr);
+        System.out.printf("MultiHeaded max |p - numpy| = %.3g, max |logit - numpy| = %.3g%n", maxErr, maxLogitErr);
     }
 
     @Test
