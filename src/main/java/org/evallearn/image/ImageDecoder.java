@@ -1,0 +1,90 @@
+package org.evallearn.image;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
+
+/**
+ * PNG and JPEG files to 8-bit RGB through {@code javax.imageio}, converting as PIL's
+ * {@code Image.open(f).convert('RGB')} does, which is how the reference pipelines load images:
+ * alpha is dropped (not composited), grey is replicated to R = G = B, palettes are looked up,
+ * 1/2/4-bit grey is scaled to 0..255 (PIL's {@code L;1}, {@code L;2}, {@code L;4} unpackers).
+ *
+ * <p>16-bit samples keep their high byte, which is what PIL does for 16-bit RGB PNGs
+ * ({@code RGB;16B}). For 16-bit grey PIL opens mode {@code I;16} and {@code convert('RGB')}
+ * clips every value above 255 to white; we take the high byte there too instead of copying that.
+ * JPEGs decode with Java's own decoder, whose IDCT and chroma upsampling can differ from
+ * libjpeg-turbo's by ±1 per sample.
+ */
+public final class ImageDecoder {
+    private ImageDecoder() {}
+
+    public static RgbImage read(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new ImageDecodeException(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        return decode(bytes, file.toString());
+    }
+
+    /** @param name how errors refer to the image, e.g. its file name */
+    public static RgbImage decode(byte[] bytes, String name) {
+        if (bytes.length == 0) throw new ImageDecodeException(name + ": empty file");
+        BufferedImage img;
+        try {
+            img = ImageIO.read(new ByteArrayInputStream(bytes));
+        } catch (IOException | RuntimeException e) {
+            throw new ImageDecodeException(name + ": corrupt or unsupported image (" + e.getMessage() + ")", e);
+        }
+        if (img == null) throw new ImageDecodeException(name + ": not a PNG or JPEG image (no decoder recognises its " + bytes.length + " bytes)");
+        return toRgb(img, name);
+    }
+
+    static RgbImage toRgb(BufferedImage img, String name) {
+        int w = img.getWidth(), h = img.getHeight();
+        Raster raster = img.getRaster();
+        ColorModel cm = img.getColorModel();
+        int bands = raster.getNumBands();
+        byte[] rgb = new byte[Math.multiplyExact(Math.multiplyExact(w, h), 3)];
+        int[] row = new int[w * bands];
+        if (cm instanceof IndexColorModel palette) {
+            for (int y = 0; y < h; y++) {
+                raster.getPixels(0, y, w, 1, row);
+                for (int x = 0; x < w; x++) {
+                    int i = (y * w + x) * 3, index = row[x];
+                    rgb[i] = (byte) palette.getRed(index);
+                    rgb[i + 1] = (byte) palette.getGreen(index);
+                    rgb[i + 2] = (byte) palette.getBlue(index);
+                }
+            }
+            return new RgbImage(w, h, rgb);
+        }
+        int colours = cm.getNumColorComponents();
+        if (colours != 1 && colours != 3) {
+            throw new ImageDecodeException(name + ": " + colours + " colour components (e.g. CMYK) are not supported; expected grey or RGB");
+        }
+        int bits = cm.getComponentSize(0);
+        for (int y = 0; y < h; y++) {
+            raster.getPixels(0, y, w, 1, row);
+            for (int x = 0; x < w; x++) {
+                int i = (y * w + x) * 3, p = x * bands;
+                for (int c = 0; c < 3; c++) rgb[i + c] = (byte) to8Bit(row[p + (colours == 1 ? 0 : c)], bits);
+            }
+        }
+        return new RgbImage(w, h, rgb);
+    }
+
+    private static int to8Bit(int sample, int bits) {
+        if (bits == 8) return sample;
+        if (bits > 8) return sample >>> (bits - 8);
+        return sample * 255 / ((1 << bits) - 1);
+    }
+}

@@ -1,0 +1,127 @@
+package org.evallearn.tensor;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Enumeration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import org.bytedeco.pytorch.Tensor;
+import org.evallearn.tensor.StrictPickle.StorageRef;
+import org.evallearn.tensor.StrictPickle.TensorRef;
+
+/**
+ * A {@code torch.save} zip checkpoint read without running Python: {@code <prefix>/data.pkl}
+ * through {@link StrictPickle} ({@link StrictPickle.Flavor#TORCH}), each storage from the raw
+ * little-endian entry {@code <prefix>/data/<key>}. Layout as written by
+ * {@code torch/serialization.py} {@code _save} (PyTorch ≥ 1.6). Tensors come back on the CPU,
+ * contiguous, whatever device they were saved from.
+ */
+public final class TorchCheckpoint {
+    private TorchCheckpoint() {}
+
+    /** A checkpoint that is a state dict ({@code OrderedDict} of name → tensor), in file order. */
+    public static Map<String, Tensor> stateDict(Path file) {
+        return read(file, (root, materialise) -> {
+            if (!(root instanceof LinkedHashMap<?, ?> dict)) {
+                throw new PickleException(file + ": holds " + StrictPickle.describe(root) + ", not a state dict");
+            }
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            for (Map.Entry<?, ?> e : dict.entrySet()) {
+                if (!(e.getKey() instanceof String name) || !(e.getValue() instanceof TensorRef ref)) {
+                    throw new PickleException(file + ": state dict entry " + StrictPickle.describe(e.getKey()) + " → "
+                            + StrictPickle.describe(e.getValue()) + " is not name → tensor");
+                }
+                out.put(name, materialise.apply(ref));
+            }
+            return out;
+        });
+    }
+
+    /** A checkpoint that is one tensor or {@code nn.Parameter} (Unsafe Diffusion's fine-tuned Q16 prompts). */
+    public static Tensor tensor(Path file) {
+        return read(file, (root, materialise) -> {
+            if (!(root instanceof TensorRef ref)) {
+                throw new PickleException(file + ": holds " + StrictPickle.describe(root) + ", not a single tensor");
+            }
+            return materialise.apply(ref);
+        });
+    }
+
+    private interface Reader<T> {
+        T read(Object root, java.util.function.Function<TensorRef, Tensor> materialise);
+    }
+
+    private static <T> T read(Path file, Reader<T> reader) {
+        Natives.load();
+        try (ZipFile zip = new ZipFile(file.toFile())) {
+            String prefix = archivePrefix(file, zip);
+            Object root = StrictPickle.parse(file + "!" + prefix + "data.pkl", readEntry(file, zip, prefix + "data.pkl"),
+                    StrictPickle.Flavor.TORCH);
+            Map<String, Tensor> storages = new HashMap<>();
+            try (Scope s = Scope.open()) {
+                return reader.read(root, ref -> s.handUp(materialise(file, zip, prefix, ref, storages)));
+            }
+        } catch (IOException e) {
+            throw new PickleException(file + ": not a readable torch zip checkpoint (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** torch.save names entries "<archive name>/...", the archive name being the file stem or "archive". */
+    private static String archivePrefix(Path file, ZipFile zip) {
+        List<String> pickles = new ArrayList<>();
+        for (Enumeration<? extends ZipEntry> en = zip.entries(); en.hasMoreElements(); ) {
+            String name = en.nextElement().getName();
+            if (name.endsWith("/data.pkl") && name.indexOf('/') == name.length() - "/data.pkl".length()) pickles.add(name);
+        }
+        if (pickles.size() != 1) {
+            throw new PickleException(file + ": expected one <archive>/data.pkl entry, found " + pickles);
+        }
+        return pickles.get(0).substring(0, pickles.get(0).length() - "data.pkl".length());
+    }
+
+    private static Tensor materialise(Path file, ZipFile zip, String prefix, TensorRef ref, Map<String, Tensor> storages) {
+        StorageRef st = ref.storage();
+        String entry = prefix + "data/" + st.key();
+        Tensor storage = storages.get(entry);
+        if (storage == null) {
+            byte[] bytes = readEntry(file, zip, entry);
+            if (bytes.length != st.numel() * st.dtype().byteSize) {
+                throw new PickleException(file + ": storage " + entry + " has " + bytes.length + " bytes, the pickle says "
+                        + st.numel() + " × " + st.dtype());
+            }
+            storage = Tensor.create(bytes, bytes.length).view(st.dtype().scalarType);
+            storages.put(entry, storage);
+        }
+        // The furthest element the view touches must lie inside the storage.
+        long last = ref.offset();
+        boolean empty = false;
+        for (int i = 0; i < ref.shape().length; i++) {
+            if (ref.shape()[i] == 0) empty = true;
+            else last += (ref.shape()[i] - 1) * ref.stride()[i];
+        }
+        if (!empty && last >= st.numel()) {
+            throw new PickleException(file + ": tensor view (offset " + ref.offset() + ", shape " + java.util.Arrays.toString(ref.shape())
+                    + ", stride " + java.util.Arrays.toString(ref.stride()) + ") runs past storage " + entry + " of " + st.numel() + " elements");
+        }
+        // A contiguous copy of its own: no tensor aliases another's storage or keeps a whole storage alive.
+        return storage.as_strided(ref.shape(), ref.stride(), new org.bytedeco.pytorch.LongOptional(ref.offset()))
+                .clone(new org.bytedeco.pytorch.MemoryFormatOptional(org.bytedeco.pytorch.global.torch.MemoryFormat.Contiguous));
+    }
+
+    private static byte[] readEntry(Path file, ZipFile zip, String name) {
+        ZipEntry e = zip.getEntry(name);
+        if (e == null) throw new PickleException(file + ": missing entry " + name);
+        if (e.getSize() > Integer.MAX_VALUE - 8) throw new PickleException(file + ": entry " + name + " is too large (" + e.getSize() + " bytes)");
+        try (InputStream in = zip.getInputStream(e)) {
+            return in.readAllBytes();
+        } catch (IOException ex) {
+            throw new PickleException(file + ": cannot read entry " + name + " (" + ex.getMessage() + ")", ex);
+        }
+    }
+}

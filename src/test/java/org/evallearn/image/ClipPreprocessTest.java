@@ -1,0 +1,86 @@
+package org.evallearn.image;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.bytedeco.pytorch.Tensor;
+import org.evallearn.tensor.Natives;
+import org.evallearn.tensor.SafeTensorsFile;
+import org.evallearn.tensor.Scope;
+import org.evallearn.tensor.TensorCompare;
+import org.evallearn.testing.Shared;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class ClipPreprocessTest {
+    @BeforeAll
+    static void load() {
+        Natives.load();
+    }
+
+    @Test
+    void goldenPixelValues() {
+        Path dir = Shared.golden("clip-preprocess");
+        RgbImage input = ImageDecoder.read(dir.resolve("input.png"));
+        assertEquals(317, input.width());
+        assertEquals(211, input.height());
+        try (Scope s = Scope.open(); SafeTensorsFile io = SafeTensorsFile.open(dir.resolve("io.safetensors"))) {
+            Tensor actual = ClipPreprocess.pixelValues(List.of(input, input), "cpu");
+            assertArrayEquals(new long[] {2, 3, 224, 224}, actual.shape());
+            Tensor expected = io.get("pixel_values");
+            for (int b = 0; b < 2; b++) {
+                TensorCompare.Result r = TensorCompare.compare(actual.select(0, b), expected, 0.02, 0);
+                System.out.printf("clip-preprocess max |pixel_values - golden| = %.3e%n", r.maxAbsError());
+                assertTrue(r.pass(), "max error " + r.maxAbsError());
+                // PIL-exact resampling leaves only float32 rounding of the normalisation
+                assertTrue(r.maxAbsError() < 1e-5, "max error " + r.maxAbsError() + " is not PIL-exact");
+            }
+        }
+    }
+
+    @Test
+    void shortestSideRoundsTheLongSide() {
+        assertArrayEquals(new int[] {337, 224}, ClipPreprocess.shortestSideSize(317, 211, 224)); // 336.53, as the fixture
+        assertArrayEquals(new int[] {224, 337}, ClipPreprocess.shortestSideSize(211, 317, 224));
+        assertArrayEquals(new int[] {373, 224}, ClipPreprocess.shortestSideSize(500, 300, 224)); // 373.33
+        assertArrayEquals(new int[] {224, 224}, ClipPreprocess.shortestSideSize(300, 300, 224));
+        assertArrayEquals(new int[] {224, 298}, ClipPreprocess.shortestSideSize(300, 399, 224)); // 297.92
+        assertArrayEquals(new int[] {224, 224}, ClipPreprocess.shortestSideSize(512, 512, 224));
+        assertArrayEquals(new int[] {224, 448}, ClipPreprocess.shortestSideSize(100, 200, 224)); // upscaling
+    }
+
+    @Test
+    void centreCropFloorsTheOffset() {
+        // 5 wide → 2: transformers' offset (5 − 2) // 2 = 1; torchvision's CenterCrop would take int(round(1.5)) = 2
+        byte[] rgb = new byte[5 * 3];
+        for (int x = 0; x < 5; x++) Arrays.fill(rgb, x * 3, x * 3 + 3, (byte) (10 * x));
+        RgbImage c = ClipPreprocess.centreCrop(new RgbImage(5, 2, concat(rgb, rgb)), 2);
+        assertEquals(10, c.rgb()[0]);
+        assertEquals(20, c.rgb()[3]);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
+    void resizeKeepsFlatImagesFlatAndHitsKnownValues() {
+        byte[] flat = new byte[317 * 211 * 3];
+        Arrays.fill(flat, (byte) 200);
+        RgbImage r = ClipPreprocess.resize(new RgbImage(317, 211, flat), 336, 224);
+        for (byte v : r.rgb()) assertEquals((byte) 200, v);
+
+        // 2× upscale of the step 0,0,255,255 (support 2, no widening). Output 3 has centre 1.75: taps 0..3 at
+        // distances 1.25, 0.25, 0.75, 1.75 weigh −0.0703125, 0.8671875, 0.2265625, −0.0234375 → 255·0.203125 = 51.8 → 52;
+        // output 4 (centre 2.25) mirrors the weights → 255·0.796875 = 203.2 → 203; overshoot clamps to 0 and 255.
+        byte[] step = {0, 0, 0, 0, 0, 0, (byte) 255, (byte) 255, (byte) 255, (byte) 255, (byte) 255, (byte) 255};
+        RgbImage up = ClipPreprocess.resize(new RgbImage(4, 1, step), 8, 1);
+        int[] red = new int[8];
+        for (int x = 0; x < 8; x++) red[x] = up.rgb()[x * 3] & 0xff;
+        assertArrayEquals(new int[] {0, 0, 0, 52, 203, 255, 255, 255}, red);
+    }
+}
