@@ -54,12 +54,12 @@ final class Downloader {
                     break;
                 } catch (IOException e) {
                     failure = e;
-                    log.accept("  interrupted after " + sizeOf(part) + " bytes (" + e.getMessage() + ")"
+                    log.accept("  interrupted after " + sizeOf(part) + " bytes (" + describe(e) + ")"
                             + (attempt < ATTEMPTS ? "; resuming" : ""));
                 }
             }
             if (failure != null) {
-                throw new StoreException("download of " + url + " failed " + ATTEMPTS + " times (last: " + failure.getMessage()
+                throw new StoreException("download of " + url + " failed " + ATTEMPTS + " times (last: " + describe(failure)
                         + "); " + sizeOf(part) + " bytes are kept in " + part + " and the next pull resumes from there", failure);
             }
             verify(part, url, sha256, size);
@@ -178,6 +178,10 @@ final class Downloader {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);
         }
+    }
+
+    private static String describe(IOException e) {
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     private static long sizeOf(Path file) {
