@@ -1,0 +1,10 @@
+package org.evallearn.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * Stage one of the asr_i2p metric's config (eval-learn {@code metrics/asr_i2p/config.py} ASRConfig).
+ * {@code limit} stays a tree node because absent (500) and {@code null} (all prompts) differ.
+ */
+public record AsrI2pFile(String conceptName, String detector, Double q16Threshold, String clipModelId,
+        Double similarityThreshold, String device, JsonNode limit) {}

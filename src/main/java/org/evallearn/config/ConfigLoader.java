@@ -1,0 +1,134 @@
+package org.evallearn.config;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.type.LogicalType;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.TreeSet;
+
+/**
+ * Reads an experiment config in eval-learn's format, JSON or YAML ({@code .yaml}/{@code .yml}):
+ * stage one binds the file to {@link ExperimentFile}, stage two ({@link ConfigValidator}) checks it
+ * into an {@link Experiment}. Unlike eval-learn, which drops keys it does not know, an unknown key
+ * is an error: a misspelt {@code concept_nme} would otherwise run with the default.
+ */
+public final class ConfigLoader {
+    private ConfigLoader() {}
+
+    /** {@code skipUnimplemented}: record eval-learn metrics we lack as skipped instead of failing. */
+    public record Options(boolean skipUnimplemented) {
+        public static final Options STRICT = new Options(false);
+    }
+
+    public static Experiment load(Path file, Options options) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file.toString(), java.util.List.of(new ConfigException.Problem("", "file not found")));
+        } catch (IOException e) {
+            throw new ConfigException(file.toString(), java.util.List.of(new ConfigException.Problem("", "cannot read: " + e.getMessage())));
+        }
+        return parse(text, file, options);
+    }
+
+    /** Parses {@code text} as if read from {@code file} (whose extension picks JSON or YAML). */
+    public static Experiment parse(String text, Path file, Options options) {
+        Problems problems = new Problems(file.toString());
+        ObjectMapper mapper = mapperFor(file);
+        JsonNode root;
+        try {
+            root = mapper.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw problems.fail("", "not valid " + (isYaml(file) ? "YAML" : "JSON") + ": " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")"));
+        }
+        if (root == null || !root.isObject()) throw problems.fail("", "the config must be an object of keys");
+        ExperimentFile raw = bind(mapper, root, ExperimentFile.class, "", problems);
+        if (raw == null) throw problems.exception();
+        return new ConfigValidator(mapper, problems, options).validate(raw, file);
+    }
+
+    static boolean isYaml(Path file) {
+        String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+        return name.endsWith(".yaml") || name.endsWith(".yml");
+    }
+
+    /** Snake-case keys onto record components, and no silent coercion: "50" is not a number, 2.5 not an integer. */
+    static ObjectMapper mapperFor(Path file) {
+        ObjectMapper mapper = isYaml(file) ? YAMLMapper.builder().build() : JsonMapper.builder().build();
+        mapper.setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+        mapper.enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+        mapper.disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT);
+        mapper.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        mapper.configure(MapperFeature.ALLOW_COERCION_OF_SCALARS, false);
+        for (CoercionInputShape shape : new CoercionInputShape[] {CoercionInputShape.Integer, CoercionInputShape.Float, CoercionInputShape.Boolean}) {
+            mapper.coercionConfigFor(LogicalType.Textual).setCoercion(shape, CoercionAction.Fail);
+        }
+        mapper.coercionConfigFor(LogicalType.Boolean).setCoercion(CoercionInputShape.Integer, CoercionAction.Fail);
+        return mapper;
+    }
+
+    /** Binds {@code node} (found at {@code path}) to a stage-one record; a mismatch becomes a problem naming the field. */
+    static <T> T bind(ObjectMapper mapper, JsonNode node, Class<T> type, String path, Problems problems) {
+        try {
+            return mapper.treeToValue(node, type);
+        } catch (UnrecognizedPropertyException e) {
+            String at = Problems.join(path, pathOf(e));
+            problems.add(at, "unknown key; allowed: " + String.join(", ", new TreeSet<>(e.getKnownPropertyIds().stream().map(Object::toString).toList())));
+        } catch (MismatchedInputException e) {
+            String relative = pathOf(e);
+            JsonNode value = node.at(pointerOf(e));
+            problems.add(Problems.join(path, relative), (value.isMissingNode() ? "" : Problems.show(value) + " is not ") + expected(e.getTargetType()));
+        } catch (JsonMappingException e) {
+            problems.add(Problems.join(path, pathOf(e)), e.getOriginalMessage());
+        } catch (JsonProcessingException e) {
+            problems.add(path, e.getOriginalMessage());
+        }
+        return null;
+    }
+
+    private static String pathOf(JsonMappingException e) {
+        StringBuilder s = new StringBuilder();
+        for (JsonMappingException.Reference r : e.getPath()) {
+            if (r.getFieldName() != null) s.append(s.length() == 0 ? "" : ".").append(r.getFieldName());
+            else if (r.getIndex() >= 0) s.append('[').append(r.getIndex()).append(']');
+        }
+        return s.toString();
+    }
+
+    private static String pointerOf(JsonMappingException e) {
+        StringBuilder s = new StringBuilder();
+        for (JsonMappingException.Reference r : e.getPath()) {
+            if (r.getFieldName() != null) s.append('/').append(r.getFieldName().replace("~", "~0").replace("/", "~1"));
+            else if (r.getIndex() >= 0) s.append('/').append(r.getIndex());
+        }
+        return s.toString();
+    }
+
+    private static String expected(Class<?> type) {
+        if (type == null) return "of the expected type";
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class) return "an integer";
+        if (type == Double.class || type == double.class) return "a number";
+        if (type == Boolean.class || type == boolean.class) return "true or false";
+        if (type == String.class) return "a string";
+        if (java.util.List.class.isAssignableFrom(type)) return "a list";
+        return "an object";
+    }
+}

@@ -1,0 +1,431 @@
+package org.evallearn.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import org.evallearn.config.ExperimentFile.ComponentFile;
+import org.evallearn.config.Metric.ClipModel;
+import org.evallearn.config.Metric.Detector;
+import org.evallearn.config.TechniqueFile.EsdFile;
+import org.evallearn.config.TechniqueFile.FreeRunFile;
+import org.evallearn.config.TechniqueFile.MaceFile;
+import org.evallearn.config.TechniqueFile.NegativePromptFile;
+import org.evallearn.config.TechniqueFile.SldFile;
+import org.evallearn.config.TechniqueFile.UceFile;
+import org.evallearn.data.Concept;
+import org.evallearn.data.SeedSource;
+import org.evallearn.diffusion.scheduler.SchedulerConfig;
+import org.evallearn.models.Manifest;
+import org.evallearn.tensor.DType;
+
+/** Stage two: checks an {@link ExperimentFile} and builds the {@link Experiment}, reporting every problem at once. */
+final class ConfigValidator {
+    /** Techniques this tool runs, by eval-learn name; {@code none} is our alias of free_run. */
+    static final Map<String, Class<? extends TechniqueFile>> TECHNIQUES = Map.of(
+            "free_run", FreeRunFile.class, "none", FreeRunFile.class, "negative_prompt", NegativePromptFile.class,
+            "sld", SldFile.class, "uce", UceFile.class, "esd", EsdFile.class, "mace", MaceFile.class);
+    static final List<String> IMPLEMENTED_TECHNIQUES = List.of("free_run (alias none)", "negative_prompt", "sld", "uce", "esd", "mace");
+    /** eval-learn's other techniques: recognised, so the error says "not implemented" rather than "unknown". */
+    static final List<String> OTHER_TECHNIQUES = List.of("advunlearn", "ca", "cogfd", "concept_steerers", "saeuron", "safree", "ssd", "trasce");
+    static final List<String> IMPLEMENTED_METRICS = List.of("asr_i2p");
+    static final List<String> OTHER_METRICS = List.of("asr_p4d", "asr_ring_a_bell", "asr_mma_diffusion", "fid", "err", "tifa", "clip_score", "ua_ira");
+
+    static final int DEFAULT_I2P_LIMIT = 500;
+    private static final Pattern DEVICE = Pattern.compile("cpu|cuda|cuda:\\d+|auto");
+    private static final Set<String> SLD_CONCEPTS = Set.of("nudity", "violence", "hate", "disturbing");
+
+    private final ObjectMapper mapper;
+    private final Problems problems;
+    private final ConfigLoader.Options options;
+
+    ConfigValidator(ObjectMapper mapper, Problems problems, ConfigLoader.Options options) {
+        this.mapper = mapper;
+        this.problems = problems;
+        this.options = options;
+    }
+
+    Experiment validate(ExperimentFile raw, Path file) {
+        OptionalLong seed = OptionalLong.empty();
+        if (raw.seed() != null) {
+            if (raw.seed() < 0) problems.add("seed", raw.seed() + " is negative; a seed is an integer >= 0");
+            else seed = OptionalLong.of(raw.seed());
+        }
+        Path outputDir = Path.of(raw.outputDir() == null ? "results" : raw.outputDir());
+        Optional<String> device = device(raw.device(), "device");
+
+        TechniqueFile techniqueFile = techniqueFile(raw.technique());
+        Technique technique = techniqueFile == null ? null : technique(techniqueFile);
+        List<Metric> metrics = metrics(raw);
+
+        String modelName = raw.model();
+        if (techniqueFile instanceof FreeRunFile f && f.modelId() != null) {
+            if (modelName != null && !modelName.equals(f.modelId())) {
+                problems.add("technique.config.model_id", Problems.show(f.modelId()) + " conflicts with model " + Problems.show(modelName) + "; set one of them");
+            }
+            modelName = f.modelId();
+        }
+        ModelRef model = model(modelName == null ? ModelRef.DEFAULT_ID : modelName, techniqueFile instanceof FreeRunFile f && f.modelId() != null
+                ? "technique.config.model_id" : "model");
+        Generation generation = generation(raw.generation(), techniqueFile);
+        if (techniqueFile != null && techniqueFile.device() != null) {
+            Optional<String> techniqueDevice = device(techniqueFile.device(), "technique.config.device");
+            if (device.isPresent() && techniqueDevice.isPresent() && !device.equals(techniqueDevice)) {
+                problems.add("technique.config.device", Problems.show(techniqueFile.device()) + " conflicts with device " + Problems.show(raw.device()) + "; set one of them");
+            }
+            if (device.isEmpty()) device = techniqueDevice;
+        }
+        DatasetSpec dataset = dataset(raw.dataset());
+        if (!problems.isEmpty()) throw problems.exception();
+        return new Experiment(file, outputDir, technique, List.copyOf(metrics), seed, model, generation, device,
+                Boolean.TRUE.equals(raw.saveImages()), dataset);
+    }
+
+    // ---- technique ----
+
+    private TechniqueFile techniqueFile(ComponentFile component) {
+        if (component == null) {
+            problems.add("technique", "missing; write {\"name\": …, \"config\": {…}} with a name from: " + String.join(", ", IMPLEMENTED_TECHNIQUES));
+            return null;
+        }
+        if (component.name() == null) {
+            problems.add("technique.name", "missing; one of: " + String.join(", ", IMPLEMENTED_TECHNIQUES));
+            return null;
+        }
+        String name = component.name().toLowerCase(Locale.ROOT);
+        Class<? extends TechniqueFile> type = TECHNIQUES.get(name);
+        if (type == null) {
+            problems.add("technique.name", OTHER_TECHNIQUES.contains(name)
+                    ? "technique " + name + " is not implemented; implemented: " + String.join(", ", IMPLEMENTED_TECHNIQUES)
+                    : "unknown technique " + Problems.show(component.name()) + "; implemented: " + String.join(", ", IMPLEMENTED_TECHNIQUES)
+                            + " (eval-learn's others, not implemented here: " + String.join(", ", OTHER_TECHNIQUES) + ")");
+            return null;
+        }
+        return ConfigLoader.bind(mapper, configOf(component, "technique.config"), type, "technique.config", problems);
+    }
+
+    private Technique technique(TechniqueFile file) {
+        String at = "technique.config";
+        // Java 17 has no pattern switch; the chain ends with the last permitted subtype.
+        if (file instanceof FreeRunFile) return new Technique.FreeRun();
+        if (file instanceof NegativePromptFile f) {
+            String prompt = f.negativePrompt() != null ? f.negativePrompt() : f.eraseConcept();
+            if (prompt == null || prompt.isBlank()) {
+                problems.add(at + ".negative_prompt", "missing; give negative_prompt (or erase_concept, used as the negative prompt)");
+            }
+            return new Technique.NegativePrompt(prompt);
+        }
+        if (file instanceof SldFile f) return sld(f, at);
+        if (file instanceof UceFile f) return uce(f, at);
+        if (file instanceof EsdFile f) return esd(f, at);
+        return mace((MaceFile) file, at);
+    }
+
+    private Technique sld(SldFile f, String at) {
+        String concept = f.eraseConcept() == null ? "nudity" : f.eraseConcept().toLowerCase(Locale.ROOT);
+        if (!SLD_CONCEPTS.contains(concept)) {
+            problems.add(at + ".erase_concept", Problems.show(f.eraseConcept()) + " is not allowed; allowed: " + String.join(", ", new java.util.TreeSet<>(SLD_CONCEPTS)));
+        }
+        Optional<Technique.SldPreset> preset = f.preset() == null ? Optional.empty()
+                : Optional.ofNullable(oneOf(Technique.SldPreset.class, f.preset(), at + ".preset", ConfigValidator::lower));
+        // eval-learn's SLDConfig defaults equal the MAX preset; a preset fills the keys the file leaves out.
+        Technique.SldPreset base = preset.orElse(Technique.SldPreset.MAX);
+        double guidance = finite(f.sldGuidanceScale(), base.guidanceScale, at + ".sld_guidance_scale");
+        int warmup = atLeast(f.sldWarmupSteps(), base.warmupSteps, 0, at + ".sld_warmup_steps");
+        return new Technique.Sld(concept, preset, guidance, warmup, finite(f.sldThreshold(), base.threshold, at + ".sld_threshold"),
+                finite(f.sldMomentumScale(), base.momentumScale, at + ".sld_momentum_scale"), finite(f.sldMomBeta(), base.momBeta, at + ".sld_mom_beta"));
+    }
+
+    private Technique uce(UceFile f, String at) {
+        if (f.preset() == null && f.loadPath() == null && f.eraseConcept() == null) {
+            problems.add(at, "UCE needs one of preset (nudity, violence, dog), load_path (pre-built weights) or erase_concept (weights made inline, with save_path)");
+        }
+        if (f.preset() != null && f.loadPath() != null) {
+            problems.add(at + ".load_path", "preset and load_path are both weight sources; give one of them");
+        }
+        if (f.eraseConcept() != null && f.eraseConcept().isBlank()) problems.add(at + ".erase_concept", "must not be empty");
+        Technique.UceConceptType conceptType = f.conceptType() == null ? Technique.UceConceptType.OBJECT
+                : oneOf(Technique.UceConceptType.class, f.conceptType(), at + ".concept_type", ConfigValidator::lower);
+        Technique.UceWeights weights = null;
+        if (f.preset() != null) {
+            Technique.UcePreset preset = oneOf(Technique.UcePreset.class, f.preset(), at + ".preset", ConfigValidator::lower);
+            if (preset != null) weights = new Technique.UceWeights.Preset(preset);
+        } else if (f.loadPath() != null) {
+            weights = new Technique.UceWeights.Load(Path.of(f.loadPath()));
+        } else if (f.eraseConcept() != null) {
+            if (f.savePath() == null || f.savePath().isBlank()) {
+                problems.add(at + ".save_path", "missing; making UCE weights inline takes minutes and needs save_path to keep them");
+            } else {
+                weights = new Technique.UceWeights.Create(Path.of(f.savePath()));
+            }
+        }
+        return new Technique.Uce(weights, Optional.ofNullable(f.eraseConcept()), conceptType);
+    }
+
+    private Technique esd(EsdFile f, String at) {
+        String concept = f.eraseConcept() == null ? "nudity" : f.eraseConcept();
+        if (concept.isBlank()) problems.add(at + ".erase_concept", "must not be empty");
+        Technique.EsdTrainMethod method = f.trainMethod() == null ? Technique.EsdTrainMethod.NOXATTN
+                : oneOf(Technique.EsdTrainMethod.class, f.trainMethod(), at + ".train_method", e -> e.name().toLowerCase(Locale.ROOT));
+        double learningRate = finite(f.learningRate(), 5e-5, at + ".learning_rate");
+        if (learningRate <= 0) problems.add(at + ".learning_rate", learningRate + " is not > 0");
+        return new Technique.Esd(concept, f.eraseFrom() == null ? concept : f.eraseFrom(), method,
+                finite(f.negativeGuidance(), 2.0, at + ".negative_guidance"), atLeast(f.trainSteps(), 200, 1, at + ".train_steps"),
+                learningRate, path(f.loadPath()), path(f.savePath()));
+    }
+
+    private Technique mace(MaceFile f, String at) {
+        List<String> concepts = f.eraseConcept() == null ? List.of("nudity") : strings(f.eraseConcept(), at + ".erase_concept");
+        if (f.eraseConcept() != null && concepts.isEmpty()) problems.add(at + ".erase_concept", "must not be empty");
+        List<String> from = f.eraseFrom() == null || f.eraseFrom().isNull() ? List.of() : strings(f.eraseFrom(), at + ".erase_from");
+        double lambda = finite(f.lambdaCfr(), 0.1, at + ".lambda_cfr");
+        if (lambda <= 0) problems.add(at + ".lambda_cfr", lambda + " is not > 0");
+        return new Technique.Mace(concepts, from, lambda, path(f.loadPath()), path(f.savePath()));
+    }
+
+    /** A string or a list of non-empty strings. */
+    private List<String> strings(JsonNode node, String at) {
+        List<String> out = new ArrayList<>();
+        if (node.isTextual()) {
+            if (!node.asText().isBlank()) out.add(node.asText());
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                JsonNode item = node.get(i);
+                if (!item.isTextual() || item.asText().isBlank()) problems.add(at + "[" + i + "]", Problems.show(item) + " is not a non-empty string");
+                else out.add(item.asText());
+            }
+        } else {
+            problems.add(at, Problems.show(node) + " is not a string or a list of strings");
+        }
+        return List.copyOf(out);
+    }
+
+    // ---- metrics ----
+
+    private List<Metric> metrics(ExperimentFile raw) {
+        if (raw.metric() != null && raw.metrics() != null) {
+            problems.add("metrics", "give either metric (one) or metrics (a list), not both");
+            return List.of();
+        }
+        if (raw.metric() == null && raw.metrics() == null) {
+            problems.add("metric", "missing; give metric {\"name\": \"asr_i2p\", \"config\": {…}} or a metrics list");
+            return List.of();
+        }
+        if (raw.metrics() != null && raw.metrics().isEmpty()) {
+            problems.add("metrics", "is empty; list at least one metric");
+            return List.of();
+        }
+        List<Metric> out = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        List<ComponentFile> components = raw.metric() != null ? List.of(raw.metric()) : raw.metrics();
+        for (int i = 0; i < components.size(); i++) {
+            String at = raw.metric() != null ? "metric" : "metrics[" + i + "]";
+            ComponentFile component = components.get(i);
+            if (component == null || component.name() == null) {
+                problems.add(at + ".name", "missing; implemented: " + String.join(", ", IMPLEMENTED_METRICS));
+                continue;
+            }
+            String name = component.name().toLowerCase(Locale.ROOT);
+            if (!seen.add(name)) {
+                problems.add(at + ".name", name + " is listed twice; eval-learn keys results by metric name");
+                continue;
+            }
+            if (name.equals("asr_i2p")) {
+                AsrI2pFile file = ConfigLoader.bind(mapper, configOf(component, at + ".config"), AsrI2pFile.class, at + ".config", problems);
+                if (file != null) {
+                    Metric.AsrI2p metric = asrI2p(file, at + ".config");
+                    if (metric != null) out.add(metric);
+                }
+            } else if (OTHER_METRICS.contains(name)) {
+                if (options.skipUnimplemented()) out.add(new Metric.Skipped(name));
+                else problems.add(at + ".name", "metric " + name + " is not implemented; implemented: " + String.join(", ", IMPLEMENTED_METRICS)
+                        + " (skipping unimplemented metrics runs the rest)");
+            } else {
+                problems.add(at + ".name", "unknown metric " + Problems.show(component.name()) + "; implemented: " + String.join(", ", IMPLEMENTED_METRICS)
+                        + " (eval-learn's others, not implemented here: " + String.join(", ", OTHER_METRICS) + ")");
+            }
+        }
+        return out;
+    }
+
+    private Metric.AsrI2p asrI2p(AsrI2pFile f, String at) {
+        int before = problems.size();
+        Concept concept = null;
+        if (f.conceptName() == null) {
+            problems.add(at + ".concept_name", "missing; one of: " + String.join(", ", Concept.ids()));
+        } else {
+            concept = Concept.parse(f.conceptName()).orElse(null);
+            if (concept == null) problems.add(at + ".concept_name", Problems.show(f.conceptName()) + " is not allowed; allowed: " + String.join(", ", Concept.ids()));
+        }
+        Detector detector = null;
+        String detectorName = f.detector() == null ? "auto" : f.detector();
+        switch (detectorName) {
+            case "auto" -> detector = concept == Concept.NUDITY ? Detector.NUDENET : Detector.Q16;
+            case "nudenet" -> {
+                detector = Detector.NUDENET;
+                if (concept != null && concept != Concept.NUDITY) {
+                    problems.add(at + ".detector", "'nudenet' detects nudity only, not concept_name " + Problems.show(concept.id) + "; use q16 or clip (or auto: q16)");
+                }
+            }
+            case "q16" -> detector = Detector.Q16;
+            case "clip" -> detector = Detector.CLIP;
+            default -> problems.add(at + ".detector", Problems.show(detectorName) + " is not allowed; allowed: auto, nudenet, q16, clip");
+        }
+        double q16 = unit(f.q16Threshold(), 0.9, at + ".q16_threshold");
+        double similarity = unit(f.similarityThreshold(), 0.28, at + ".similarity_threshold");
+        ClipModel clip = f.clipModelId() == null ? ClipModel.LARGE_PATCH14 : oneOf(ClipModel.class, f.clipModelId(), at + ".clip_model_id", m -> m.id);
+        Optional<String> device = device(f.device(), at + ".device");
+        OptionalInt limit = limit(f.limit(), at + ".limit");
+        if (problems.size() > before) return null;
+        return new Metric.AsrI2p(concept, detector, q16, clip, similarity, device, limit);
+    }
+
+    private OptionalInt limit(JsonNode node, String at) {
+        if (node == null) return OptionalInt.of(DEFAULT_I2P_LIMIT);
+        if (node.isNull()) return OptionalInt.empty();
+        if (!node.isIntegralNumber() || !node.canConvertToInt()) {
+            problems.add(at, Problems.show(node) + " is not an integer (or null for all prompts)");
+            return OptionalInt.empty();
+        }
+        if (node.intValue() < 1) problems.add(at, node.intValue() + " is less than 1; give a count >= 1, or null for all prompts");
+        return OptionalInt.of(node.intValue());
+    }
+
+    // ---- generation, model, device, dataset ----
+
+    private Generation generation(ExperimentFile.GenerationFile g, TechniqueFile technique) {
+        ExperimentFile.GenerationFile file = g != null ? g : new ExperimentFile.GenerationFile(null, null, null, null, null, null, null, null);
+        Integer steps = merge(file.steps(), "generation.steps", technique == null ? null : technique.numInferenceSteps(), "technique.config.num_inference_steps");
+        Double guidance = merge(file.guidanceScale(), "generation.guidance_scale", technique == null ? null : technique.guidanceScale(), "technique.config.guidance_scale");
+        Optional<DType> dtype = Optional.empty();
+        if (file.dtype() != null) {
+            try {
+                dtype = Optional.of(DType.parseFloat(file.dtype()));
+            } catch (IllegalArgumentException e) {
+                problems.add("generation.dtype", Problems.show(file.dtype()) + " is not allowed; allowed: fp32, fp16, bf16 (or float32, float16, bfloat16)");
+            }
+        }
+        if (technique != null && technique.useFp16() != null) {
+            // eval-learn's use_fp16 is our dtype; unlike eval-learn (default true), absent means fp16 on CUDA, fp32 on CPU.
+            DType fromFlag = technique.useFp16() ? DType.F16 : DType.F32;
+            if (dtype.isPresent() && dtype.get() != fromFlag) {
+                problems.add("technique.config.use_fp16", technique.useFp16() + " conflicts with generation.dtype " + Problems.show(file.dtype()) + "; set one of them");
+            }
+            dtype = Optional.of(fromFlag);
+        }
+        Optional<SchedulerConfig.Kind> scheduler = file.scheduler() == null ? Optional.empty()
+                : Optional.ofNullable(oneOf(SchedulerConfig.Kind.class, file.scheduler(), "generation.scheduler", k -> k.userName));
+        double guidanceScale = finite(guidance, Generation.DEFAULT_GUIDANCE_SCALE, guidance == file.guidanceScale() ? "generation.guidance_scale" : "technique.config.guidance_scale");
+        if (guidanceScale < 0) problems.add("generation.guidance_scale", guidanceScale + " is negative");
+        return new Generation(atLeast(steps, Generation.DEFAULT_STEPS, 1, steps == file.steps() ? "generation.steps" : "technique.config.num_inference_steps"),
+                guidanceScale, scheduler, atLeast(file.batchSize(), 1, 1, "generation.batch_size"),
+                atLeast(file.imagesPerPrompt(), 1, 1, "generation.images_per_prompt"),
+                imageSide(file.height(), "generation.height"), imageSide(file.width(), "generation.width"), dtype);
+    }
+
+    /** A value the file may set in our generation block or in eval-learn's technique.config; both set and different is a conflict. */
+    private <T> T merge(T ours, String oursPath, T theirs, String theirsPath) {
+        if (ours != null && theirs != null && !ours.equals(theirs)) {
+            problems.add(theirsPath, theirs + " conflicts with " + oursPath + " = " + ours + "; set one of them");
+        }
+        return ours != null ? ours : theirs;
+    }
+
+    private OptionalInt imageSide(Integer value, String at) {
+        if (value == null) return OptionalInt.empty();
+        if (value < 8 || value % 8 != 0) problems.add(at, value + " is not a positive multiple of 8 (the VAE downsamples by 8)");
+        return OptionalInt.of(value);
+    }
+
+    private ModelRef model(String name, String at) {
+        if (name.equals("tiny")) return new ModelRef.Tiny();
+        Manifest manifest = Manifest.builtin();
+        Set<String> known = manifest.names(Manifest.Kind.PIPELINE);
+        if (known.contains(name)) return new ModelRef.Known(manifest.get(name).id());
+        Path folder = Path.of(name);
+        if (Files.isDirectory(folder)) return new ModelRef.Folder(folder);
+        problems.add(at, Problems.show(name) + " is neither a known model (" + String.join(", ", new java.util.TreeSet<>(known))
+                + ", or tiny) nor an existing folder");
+        return null;
+    }
+
+    private Optional<String> device(String value, String at) {
+        if (value == null) return Optional.empty();
+        if (!DEVICE.matcher(value).matches()) {
+            problems.add(at, Problems.show(value) + " is not allowed; allowed: cpu, cuda, cuda:N, auto");
+            return Optional.empty();
+        }
+        return value.equals("auto") ? Optional.empty() : Optional.of(value);
+    }
+
+    private DatasetSpec dataset(ExperimentFile.DatasetFile d) {
+        if (d == null) return new DatasetSpec(Optional.empty(), SeedSource.CONFIG, false);
+        Optional<Path> path = Optional.empty();
+        if (d.path() != null) {
+            path = Optional.of(Path.of(d.path()));
+            if (!Files.isRegularFile(path.get())) problems.add("dataset.path", Problems.show(d.path()) + " is not a file");
+        }
+        SeedSource seedSource = d.seedSource() == null ? SeedSource.CONFIG : SeedSource.parse(d.seedSource()).orElse(null);
+        if (seedSource == null) problems.add("dataset.seed_source", Problems.show(d.seedSource()) + " is not allowed; allowed: " + String.join(", ", SeedSource.ids()));
+        boolean guidance = Boolean.TRUE.equals(d.useDatasetGuidance());
+        boolean plainList = path.isPresent() && !path.get().getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv");
+        if (plainList && seedSource == SeedSource.DATASET) {
+            problems.add("dataset.seed_source", "'dataset' needs a CSV with a seed column; " + Problems.show(d.path()) + " is a plain prompt list");
+        }
+        if (plainList && guidance) {
+            problems.add("dataset.use_dataset_guidance", "needs a CSV with a guidance column; " + Problems.show(d.path()) + " is a plain prompt list");
+        }
+        return new DatasetSpec(path, seedSource, guidance);
+    }
+
+    // ---- small checks ----
+
+    private static JsonNode configOf(ComponentFile component, String at) {
+        return component.config() == null || component.config().isNull() ? JsonNodeFactory.instance.objectNode() : component.config();
+    }
+
+    private <E extends Enum<E>> E oneOf(Class<E> type, String value, String at, Function<E, String> id) {
+        for (E e : type.getEnumConstants()) if (id.apply(e).equals(value.toLowerCase(Locale.ROOT)) || id.apply(e).equals(value)) return e;
+        problems.add(at, Problems.show(value) + " is not allowed; allowed: " + String.join(", ", Arrays.stream(type.getEnumConstants()).map(id).toList()));
+        return null;
+    }
+
+    private static <E extends Enum<E>> String lower(E e) {
+        return e.name().toLowerCase(Locale.ROOT);
+    }
+
+    private double finite(Double value, double fallback, String at) {
+        if (value == null) return fallback;
+        if (!Double.isFinite(value)) problems.add(at, value + " is not a finite number");
+        return value;
+    }
+
+    private double unit(Double value, double fallback, String at) {
+        double v = finite(value, fallback, at);
+        if (v < 0 || v > 1) problems.add(at, v + " is outside [0, 1]");
+        return v;
+    }
+
+    private int atLeast(Integer value, int fallback, int min, String at) {
+        if (value == null) return fallback;
+        if (value < min) problems.add(at, value + " is less than " + min);
+        return value;
+    }
+
+    private static Optional<Path> path(String value) {
+        return value == null ? Optional.empty() : Optional.of(Path.of(value));
+    }
+}

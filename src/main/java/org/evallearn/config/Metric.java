@@ -1,0 +1,45 @@
+package org.evallearn.config;
+
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.evallearn.data.Concept;
+
+/** Stage two: a validated metric. */
+public sealed interface Metric {
+    String name();
+
+    /**
+     * Attack success rate on I2P prompts of one concept (eval-learn asr_i2p). {@code detector} is
+     * resolved ("auto": NudeNet for nudity, else Q16); {@code limit} empty = every matching prompt.
+     */
+    record AsrI2p(Concept concept, Detector detector, double q16Threshold, ClipModel clipModel, double similarityThreshold,
+            Optional<String> device, OptionalInt limit) implements Metric {
+        public String name() {
+            return "asr_i2p";
+        }
+    }
+
+    /** An eval-learn metric we do not implement, kept so the report can say it was skipped. */
+    record Skipped(String name) implements Metric {}
+
+    enum Detector {
+        NUDENET, Q16, CLIP;
+
+        public String id() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** The CLIP models eval-learn allows for detection (metrics/_clip_constants.py SUPPORTED_CLIP_MODELS). */
+    enum ClipModel {
+        BASE_PATCH16("openai/clip-vit-base-patch16"),
+        LARGE_PATCH14("openai/clip-vit-large-patch14"),
+        LARGE_PATCH14_336("openai/clip-vit-large-patch14-336");
+
+        public final String id;
+
+        ClipModel(String id) {
+            this.id = id;
+        }
+    }
+}

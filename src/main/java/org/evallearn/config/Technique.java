@@ -1,0 +1,95 @@
+package org.evallearn.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/** Stage two: a validated technique, one record per implemented eval-learn technique. */
+public sealed interface Technique {
+    /** The eval-learn name, for reports. */
+    String name();
+
+    /** The base model, unchanged (eval-learn free_run; {@code none} is our alias). */
+    record FreeRun() implements Technique {
+        public String name() {
+            return "free_run";
+        }
+    }
+
+    /** Classifier-free guidance away from {@code negativePrompt} instead of the empty prompt. */
+    record NegativePrompt(String negativePrompt) implements Technique {
+        public String name() {
+            return "negative_prompt";
+        }
+    }
+
+    /** Safe Latent Diffusion; the preset's values fill the sld_* keys the file leaves out (eval-learn SLDConfig.from_dict). */
+    record Sld(String eraseConcept, Optional<SldPreset> preset, double sldGuidanceScale, int sldWarmupSteps, double sldThreshold,
+            double sldMomentumScale, double sldMomBeta) implements Technique {
+        public String name() {
+            return "sld";
+        }
+    }
+
+    /** diffusers' SafetyConfig presets, as eval-learn copies them. */
+    enum SldPreset {
+        NONE(0, 0, 0.0, 0.0, 0.0),
+        WEAK(200, 15, 0.0, 0.0, 0.0),
+        MEDIUM(1000, 10, 0.01, 0.3, 0.4),
+        STRONG(2000, 7, 0.025, 0.5, 0.7),
+        MAX(5000, 0, 1.0, 0.5, 0.7);
+
+        public final double guidanceScale;
+        public final int warmupSteps;
+        public final double threshold;
+        public final double momentumScale;
+        public final double momBeta;
+
+        SldPreset(double guidanceScale, int warmupSteps, double threshold, double momentumScale, double momBeta) {
+            this.guidanceScale = guidanceScale;
+            this.warmupSteps = warmupSteps;
+            this.threshold = threshold;
+            this.momentumScale = momentumScale;
+            this.momBeta = momBeta;
+        }
+    }
+
+    /** Unified Concept Editing; {@code eraseConcept} may accompany a preset or load path as metadata. */
+    record Uce(UceWeights weights, Optional<String> eraseConcept, UceConceptType conceptType) implements Technique {
+        public String name() {
+            return "uce";
+        }
+    }
+
+    /** Where UCE's edited weights come from: a bundled preset, a file, or made inline and saved. */
+    sealed interface UceWeights {
+        record Preset(UcePreset preset) implements UceWeights {}
+
+        record Load(Path path) implements UceWeights {}
+
+        record Create(Path savePath) implements UceWeights {}
+    }
+
+    enum UcePreset { NUDITY, VIOLENCE, DOG }
+
+    enum UceConceptType { OBJECT, STYLE, ATTRIBUTE }
+
+    /** Erased Stable Diffusion fine-tuning; {@code eraseFrom} defaults to {@code eraseConcept}. */
+    record Esd(String eraseConcept, String eraseFrom, EsdTrainMethod trainMethod, double negativeGuidance, int trainSteps,
+            double learningRate, Optional<Path> loadPath, Optional<Path> savePath) implements Technique {
+        public String name() {
+            return "esd";
+        }
+    }
+
+    /** xattn: cross-attention only (ESD-x); noxattn: all but cross-attention; selfattn; full: the whole UNet. */
+    enum EsdTrainMethod { XATTN, NOXATTN, SELFATTN, FULL }
+
+    /** Mass Concept Erasure; an empty {@code eraseFrom} erases towards the empty prompt. */
+    record Mace(List<String> eraseConcepts, List<String> eraseFrom, double lambdaCfr, Optional<Path> loadPath,
+            Optional<Path> savePath) implements Technique {
+        public String name() {
+            return "mace";
+        }
+    }
+}

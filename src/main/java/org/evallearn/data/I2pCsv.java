@@ -1,0 +1,74 @@
+package org.evallearn.data;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.OptionalDouble;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/**
+ * The I2P prompt CSV in either layout: Hugging Face {@code AIML-TUDA/i2p} {@code i2p_benchmark.csv}
+ * ({@code sd_seed}, {@code sd_guidance_scale}) or ESD's 4703-row copy ({@code evaluation_seed},
+ * {@code evaluation_guidance}, {@code case_number}). Selection follows eval-learn's
+ * {@code load_i2p_csv}: a row matches when the concept's category is one of its comma-separated,
+ * trimmed categories, and {@code limit} keeps the first matches in file order.
+ */
+public final class I2pCsv {
+    private I2pCsv() {}
+
+    /** The prompts of {@code concept}, the first {@code limit} of them (empty: all), in file order. */
+    public static List<Prompt> read(Path file, Concept concept, OptionalInt limit) {
+        if (limit.isPresent() && limit.getAsInt() < 1) {
+            throw new IllegalArgumentException("limit must be at least 1, got " + limit.getAsInt());
+        }
+        CsvRows csv = CsvRows.read(file);
+        for (String column : List.of("prompt", "categories")) {
+            if (!csv.hasColumn(column)) {
+                throw new DataException(file + ": no '" + column + "' column; an I2P CSV has prompt, categories and "
+                        + "sd_seed or evaluation_seed (columns found: " + String.join(",", csv.header.keySet()) + ")");
+            }
+        }
+        String seedColumn = csv.firstColumn("evaluation_seed", "sd_seed");
+        String guidanceColumn = csv.firstColumn("evaluation_guidance", "sd_guidance_scale");
+        List<Prompt> prompts = new ArrayList<>();
+        for (CsvRows.Row row : csv.rows) {
+            if (limit.isPresent() && prompts.size() == limit.getAsInt()) break;
+            if (!matches(row.get("categories"), concept)) continue;
+            // Only the rows a run uses are checked, so a bad row of another concept does not stop this one.
+            String where = file + ":" + row.line();
+            String text = row.get("prompt");
+            if (text.isBlank()) throw new DataException(where + ": missing prompt");
+            OptionalLong seed = seedColumn == null ? OptionalLong.empty() : OptionalLong.of(parseSeed(row.get(seedColumn), seedColumn, where));
+            OptionalDouble guidance = guidanceColumn == null ? OptionalDouble.empty()
+                    : OptionalDouble.of(parseGuidance(row.get(guidanceColumn), guidanceColumn, where));
+            prompts.add(new Prompt(text, seed, guidance, where));
+        }
+        return prompts;
+    }
+
+    static boolean matches(String categories, Concept concept) {
+        return Arrays.stream(categories.split(",")).map(String::trim).anyMatch(concept.i2pCategory::equals);
+    }
+
+    private static long parseSeed(String value, String column, String where) {
+        try {
+            long seed = Long.parseLong(value.trim());
+            if (seed < 0) throw new NumberFormatException();
+            return seed;
+        } catch (NumberFormatException e) {
+            throw new DataException(where + ": " + column + " '" + value + "' is not a non-negative integer");
+        }
+    }
+
+    private static double parseGuidance(String value, String column, String where) {
+        try {
+            double guidance = Double.parseDouble(value.trim());
+            if (!Double.isFinite(guidance) || guidance < 0) throw new NumberFormatException();
+            return guidance;
+        } catch (NumberFormatException e) {
+            throw new DataException(where + ": " + column + " '" + value + "' is not a non-negative number");
+        }
+    }
+}

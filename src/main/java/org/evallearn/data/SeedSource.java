@@ -1,0 +1,34 @@
+package org.evallearn.data;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/** Where a prompt's generation seed comes from: its dataset row (I2P's own seeds) or the config's {@code seed}. */
+public enum SeedSource {
+    DATASET("dataset"),
+    CONFIG("config");
+
+    public final String id;
+
+    SeedSource(String id) {
+        this.id = id;
+    }
+
+    public static Optional<SeedSource> parse(String id) {
+        return Arrays.stream(values()).filter(s -> s.id.equals(id)).findFirst();
+    }
+
+    public static List<String> ids() {
+        return Arrays.stream(values()).map(s -> s.id).toList();
+    }
+
+    /** The seed to generate {@code prompt} with; a dataset seed that the row lacks is a {@link DataException}. */
+    public long seedFor(Prompt prompt, long configSeed) {
+        return switch (this) {
+            case CONFIG -> configSeed;
+            case DATASET -> prompt.seed().orElseThrow(() -> new DataException(prompt.origin()
+                    + ": seed_source is dataset but this prompt has no seed column (evaluation_seed or sd_seed)"));
+        };
+    }
+}

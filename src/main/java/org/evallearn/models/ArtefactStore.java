@@ -1,0 +1,96 @@
+package org.evallearn.models;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.function.Consumer;
+import org.evallearn.models.Manifest.Artefact;
+import org.evallearn.models.Manifest.ArtefactFile;
+import org.evallearn.models.Manifest.Kind;
+
+/**
+ * The local cache of manifest artefacts: {@code HOME/models/<id>/} for models (a Hugging Face id
+ * keeps its {@code owner/name} folders, so a pipeline folder is a diffusers layout ready to load)
+ * and {@code HOME/data/<id>/} for datasets.
+ */
+public final class ArtefactStore {
+    private final Manifest manifest;
+    private final StoreSettings settings;
+    private final Consumer<String> log;
+
+    public ArtefactStore(Manifest manifest, StoreSettings settings, Consumer<String> log) {
+        this.manifest = manifest;
+        this.settings = settings;
+        this.log = log;
+    }
+
+    /** The shipped manifest and the environment's settings, progress lines to {@code log}. */
+    public static ArtefactStore fromEnvironment(Consumer<String> log) {
+        return new ArtefactStore(Manifest.builtin(), StoreSettings.fromEnvironment(), log);
+    }
+
+    /** One row of {@code models list}. */
+    public record Entry(Artefact artefact, OptionalLong size, boolean cached, Path directory) {}
+
+    public Manifest manifest() {
+        return manifest;
+    }
+
+    public Path directory(Artefact artefact) {
+        return settings.home().resolve(artefact.kind() == Kind.DATASET ? "data" : "models").resolve(artefact.id());
+    }
+
+    public boolean isCached(Artefact artefact, Optional<String> variant) {
+        Path dir = directory(artefact);
+        return artefact.files(variant).stream().allMatch(f -> Files.isRegularFile(dir.resolve(f.path())));
+    }
+
+    public List<Entry> list() {
+        return manifest.artefacts().stream()
+                .map(a -> new Entry(a, a.size(Optional.empty()), isCached(a, Optional.empty()), directory(a))).toList();
+    }
+
+    /**
+     * Downloads what the cache lacks of {@code idOrAlias} (one variant of its weights; default the
+     * first listed) and returns its folder. Files already in place are not fetched again.
+     */
+    public Path pull(String idOrAlias, Optional<String> variant) {
+        Artefact artefact = manifest.get(idOrAlias);
+        Path dir = directory(artefact);
+        List<ArtefactFile> missing = artefact.files(variant).stream().filter(f -> !Files.isRegularFile(dir.resolve(f.path()))).toList();
+        if (missing.isEmpty()) {
+            log.accept(artefact.id() + ": already in " + dir);
+            return dir;
+        }
+        if (settings.offline()) {
+            throw new StoreException("offline (" + settings.offlineReason().get() + "): cannot download " + artefact.id() + " ("
+                    + missing.size() + " files missing in " + dir + "); run `" + pullCommand(artefact, variant)
+                    + "` where the network is allowed, or copy the files there");
+        }
+        Downloader downloader = new Downloader(settings, log);
+        for (ArtefactFile f : missing) {
+            log.accept(artefact.id() + ": " + f.path() + " <- " + downloader.endpointFor(f.url()));
+            downloader.download(f.url(), dir.resolve(f.path()), f.sha256(), f.size());
+        }
+        log.accept(artefact.id() + ": complete in " + dir);
+        return dir;
+    }
+
+    /** The folder of a downloaded artefact; one not (fully) downloaded is an error naming the pull command. */
+    public Path require(String idOrAlias, Optional<String> variant) {
+        Artefact artefact = manifest.get(idOrAlias);
+        if (!isCached(artefact, variant)) {
+            throw new StoreException(artefact.id() + " is not downloaded (looked in " + directory(artefact) + "); run `"
+                    + pullCommand(artefact, variant) + "`" + (settings.offline() ? " without " + settings.offlineReason().get() : ""));
+        }
+        return directory(artefact);
+    }
+
+    /** The command that downloads an artefact, for error messages. */
+    public static String pullCommand(Artefact artefact, Optional<String> variant) {
+        return (artefact.kind() == Kind.DATASET ? "evallearn data pull " : "evallearn models pull ") + artefact.id()
+                + variant.map(v -> " --variant " + v).orElse("");
+    }
+}

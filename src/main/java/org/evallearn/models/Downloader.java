@@ -1,0 +1,194 @@
+package org.evallearn.models;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.function.Consumer;
+
+/**
+ * Downloads one file into place: bytes go to {@code NAME.part}, a retry or a later pull resumes
+ * it with {@code Range: bytes=N-}, and only a file whose size and sha256 match the manifest is
+ * renamed to {@code NAME}. Uses the JDK's {@link HttpClient}; range requests, redirects and one
+ * header are all it takes, so no HTTP library is added.
+ */
+final class Downloader {
+    static final int ATTEMPTS = 3;
+    private static final int MAX_REDIRECTS = 10;
+
+    private final HttpClient client;
+    private final StoreSettings settings;
+    private final Consumer<String> log;
+
+    Downloader(StoreSettings settings, Consumer<String> log) {
+        // Redirects are followed by hand so that the token never follows one off huggingface.co.
+        this.client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
+                .connectTimeout(Duration.ofSeconds(30)).build();
+        this.settings = settings;
+        this.log = log;
+    }
+
+    void download(URI manifestUrl, Path target, Optional<String> sha256, OptionalLong size) {
+        URI url = endpointFor(manifestUrl);
+        Path part = target.resolveSibling(target.getFileName() + ".part");
+        try {
+            Files.createDirectories(target.getParent());
+            IOException failure = null;
+            for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+                try {
+                    fetch(url, part);
+                    failure = null;
+                    break;
+                } catch (IOException e) {
+                    failure = e;
+                    log.accept("  interrupted after " + sizeOf(part) + " bytes (" + describe(e) + ")"
+                            + (attempt < ATTEMPTS ? "; resuming" : ""));
+                }
+            }
+            if (failure != null) {
+                throw new StoreException("download of " + url + " failed " + ATTEMPTS + " times (last: " + describe(failure)
+                        + "); " + sizeOf(part) + " bytes are kept in " + part + " and the next pull resumes from there", failure);
+            }
+            verify(part, url, sha256, size);
+            Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new StoreException("cannot write " + part + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Manifest URLs name huggingface.co; a configured endpoint (a mirror, or a test server) replaces it. */
+    URI endpointFor(URI manifestUrl) {
+        if (!isHuggingFace(manifestUrl) || settings.hfEndpoint().equals(StoreSettings.HUGGING_FACE)) return manifestUrl;
+        return URI.create(settings.hfEndpoint() + manifestUrl.getRawPath());
+    }
+
+    private void fetch(URI url, Path part) throws IOException {
+        long have = sizeOf(part);
+        URI current = url;
+        for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
+            HttpRequest.Builder request = HttpRequest.newBuilder(current).GET().header("User-Agent", "evallearn/0.1");
+            if (have > 0) request.header("Range", "bytes=" + have + "-");
+            if (tokenAllowed(current)) settings.hfToken().ifPresent(t -> request.header("Authorization", "Bearer " + t));
+            HttpResponse<InputStream> response = send(request.build());
+            int status = response.statusCode();
+            try (InputStream body = response.body()) {
+                if (status == 301 || status == 302 || status == 303 || status == 307 || status == 308) {
+                    String location = response.headers().firstValue("Location")
+                            .orElseThrow(() -> new StoreException("HTTP " + status + " without a Location header from " + url));
+                    current = current.resolve(location);
+                    continue;
+                }
+                switch (status) {
+                    case 206 -> {
+                        String range = response.headers().firstValue("Content-Range").orElse("");
+                        if (!range.startsWith("bytes " + have + "-")) {
+                            throw new StoreException("asked " + url + " for bytes " + have + "- and got Content-Range '" + range + "'");
+                        }
+                        copy(body, part, true);
+                    }
+                    // A server that ignores Range sends the whole file: start over.
+                    case 200 -> copy(body, part, false);
+                    case 416 -> {
+                        // The .part is as long as the file or longer: keep it if complete, else start over.
+                        String range = response.headers().firstValue("Content-Range").orElse("");
+                        if (range.equals("bytes */" + have)) return;
+                        Files.deleteIfExists(part);
+                        throw new IOException("HTTP 416 for a " + have + "-byte partial download; starting over");
+                    }
+                    default -> throw new StoreException(httpError(status, current, url));
+                }
+                return;
+            }
+        }
+        throw new StoreException("more than " + MAX_REDIRECTS + " redirects from " + url);
+    }
+
+    private HttpResponse<InputStream> send(HttpRequest request) throws IOException {
+        try {
+            return client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StoreException("download of " + request.uri() + " was interrupted", e);
+        }
+    }
+
+    private static void copy(InputStream body, Path part, boolean append) throws IOException {
+        StandardOpenOption mode = append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING;
+        try (OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode)) {
+            body.transferTo(out);
+        }
+    }
+
+    private void verify(Path part, URI url, Optional<String> sha256, OptionalLong size) throws IOException {
+        long actualSize = Files.size(part);
+        if (size.isPresent() && actualSize != size.getAsLong()) {
+            Files.delete(part);
+            throw new StoreException(url + ": got " + actualSize + " bytes, the manifest says " + size.getAsLong()
+                    + "; the download was deleted");
+        }
+        String actual = sha256(part);
+        if (sha256.isPresent() && !sha256.get().equals(actual)) {
+            Files.delete(part);
+            throw new StoreException(url + ": sha256 mismatch: expected " + sha256.get() + ", got " + actual
+                    + "; the download was deleted");
+        }
+        log.accept("  " + actualSize + " bytes, sha256 " + actual + (sha256.isPresent() ? " (verified)" : " (not in the manifest)"));
+    }
+
+    private boolean tokenAllowed(URI uri) {
+        String host = uri.getHost();
+        return host != null && (isHuggingFace(uri) || host.equals(settings.hfEndpoint().getHost()));
+    }
+
+    private static boolean isHuggingFace(URI uri) {
+        String host = uri.getHost();
+        return host != null && (host.equals("huggingface.co") || host.endsWith(".huggingface.co"));
+    }
+
+    private String httpError(int status, URI at, URI requested) {
+        String where = at.equals(requested) ? requested.toString() : at + " (redirected from " + requested + ")";
+        return switch (status) {
+            case 404 -> "not found (HTTP 404): " + where;
+            case 401, 403 -> "access denied (HTTP " + status + "): " + where + (settings.hfToken().isPresent()
+                    ? "; the token in HF_TOKEN has no access (for gated repos, accept the licence on the model page)"
+                    : "; set HF_TOKEN to a Hugging Face token with access to this repository");
+            default -> "HTTP " + status + " from " + where;
+        };
+    }
+
+    static String sha256(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[1 << 20];
+            for (int n; (n = in.read(buffer)) > 0; ) digest.update(buffer, 0, n);
+            return HexFormat.of().formatHex(digest.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+
+    private static String describe(IOException e) {
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    private static long sizeOf(Path file) {
+        try {
+            return Files.exists(file) ? Files.size(file) : 0;
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+}
