@@ -56,8 +56,8 @@ final class BenchCommand implements Runnable {
                     Scope s = Scope.open()) {
                 Scheduler scheduler = pipe.scheduler("ddim");
                 scheduler.setTimesteps(steps);
-                int side = pipe.unet().config().sampleSize();
-                Tensor noise = Noise.initialLatents(0, 1, pipe.unet().config().inChannels(), side, side)
+                int side = pipe.unet().config.sampleSize();
+                Tensor noise = Noise.initialLatents(0, 1, pipe.unet().config.inChannels(), side, side)
                         .to(placement.torchDevice(), placement.dtype().scalarType);
                 Tensor cond = pipe.encodePrompts(List.of("a photo of a cat"));
                 Tensor uncond = pipe.encodePrompts(List.of(""));

@@ -53,6 +53,11 @@ public final class ClipTextModel extends Model {
      * the text tower and text_projection are built and the vision weights are left unread.
      */
     public static ClipTextModel load(Path dir, Placement placement) {
+        return load(dir, null, placement);
+    }
+
+    /** As {@link #load(Path, Placement)}, reading {@code model.<variant>.safetensors} (e.g. "fp16") when variant is not null. */
+    public static ClipTextModel load(Path dir, String variant, Placement placement) {
         ConfigFile c = ConfigFile.read(dir.resolve("config.json"));
         ClipTextConfig config;
         boolean withProjection;
@@ -68,7 +73,7 @@ public final class ClipTextModel extends Model {
             withProjection = Configs.architecture(c, ARCH, List.of(ARCH, ARCH_WITH_PROJECTION)).equals(ARCH_WITH_PROJECTION);
             ignorable = Configs::isPositionIdsBuffer;
         }
-        return ModelLoader.load(dir, "model", null, placement, k -> List.of(), ignorable,
+        return ModelLoader.load(dir, "model", variant, placement, k -> List.of(), ignorable,
                 withProjection ? ARCH_WITH_PROJECTION : ARCH, p -> new ClipTextModel(p, config, withProjection));
     }
 

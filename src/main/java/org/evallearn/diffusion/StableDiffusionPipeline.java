@@ -95,12 +95,12 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     /** Pixels per latent cell: 2^(levels−1) of the VAE (8 for SD). */
     public int vaeScaleFactor() {
-        return 1 << (vae.config().blockOutChannels().size() - 1);
+        return 1 << (vae.config.blockOutChannels().size() - 1);
     }
 
     /** The default image side: UNet sample size × VAE scale factor (512 for SD 1.x). */
     public int defaultImageSize() {
-        return unet.config().sampleSize() * vaeScaleFactor();
+        return unet.config.sampleSize() * vaeScaleFactor();
     }
 
     /** A fresh scheduler: the named one built from the model's scheduler config, or the model's own. */
@@ -153,11 +153,11 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         try (Scope s = Scope.open()) {
             List<String> negatives = request.negativePrompts() != null ? request.negativePrompts()
                     : java.util.Collections.nCopies(batch, "");
-            long[] shape = {1, unet.config().inChannels(), request.height() / scale, request.width() / scale};
+            long[] shape = {1, unet.config.inChannels(), request.height() / scale, request.width() / scale};
             TensorVector noise = new TensorVector();
             for (long seed : request.seeds()) noise.push_back(Noise.initialLatents(seed, shape));
             Tensor init = torch.cat(noise, 0).to(placement.torchDevice(), placement.dtype().scalarType);
-            return new Sampler(unet).run(init, encodePrompts(negatives), encodePrompts(request.prompts()), scheduler,
+            return Sampler.of(unet).run(init, encodePrompts(negatives), encodePrompts(request.prompts()), scheduler,
                     request.guidanceScale(), stepNoise, null);
         } finally {
             stepNoise.close();

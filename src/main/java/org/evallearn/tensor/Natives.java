@@ -11,6 +11,8 @@ import org.bytedeco.javacpp.Loader;
  * {@code libjnitorch.so} is not yet in the cache the dynamic linker falls back to the system
  * path, where Debian's {@code libtorch1.13} may sit, and the JVM dies mixing the two. Extracting
  * each preset's whole native folder first means every dependency resolves inside the cache.
+ *
+ * <p>OpenBLAS runs single-threaded unless {@code OPENBLAS_NUM_THREADS} is set: see {@link #load}.
  */
 public final class Natives {
     private static volatile boolean loaded;
@@ -30,6 +32,12 @@ public final class Natives {
                 throw new UncheckedIOException("cannot extract the libtorch natives for " + platform, e);
             }
             Loader.load(org.bytedeco.pytorch.global.torch.class);
+            if (System.getenv("OPENBLAS_NUM_THREADS") == null) {
+                // libtorch already splits work over its own OpenMP threads; OpenBLAS threads that
+                // spin beside them oversubscribe the cores, and every parallel op then waits
+                // milliseconds for a thread to be scheduled (tiny UNet step: 740 ms vs 30 ms on 2 cores).
+                org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
+            }
             loaded = true;
         }
     }
