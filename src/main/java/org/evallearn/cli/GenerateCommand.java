@@ -14,8 +14,12 @@ import picocli.CommandLine.Option;
 /** The one command that writes an image file, because the user asked for it. */
 @Command(name = "generate", mixinStandardHelpOptions = true, description = "Generate one image from a prompt.")
 final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, description = "diffusers model folder (model_index.json, unet/, vae/, …)")
+    @Option(names = "--model", required = true,
+            description = "diffusers model folder (model_index.json, unet/, vae/, …) or an SD 1.x single-file *.safetensors")
     Path model;
+
+    @Option(names = "--tokenizer", description = "CLIP tokenizer folder, needed with a single-file checkpoint")
+    Path tokenizer;
 
     @Option(names = "--prompt", required = true)
     String prompt;
@@ -54,7 +58,7 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() {
         Placement placement = Placement.resolve(device, dtype == null ? null : DType.parseFloat(dtype));
         long start = System.nanoTime();
-        try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, placement)) {
+        try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, tokenizer, placement)) {
             int size = pipe.defaultImageSize();
             GenerationRequest request = new GenerationRequest(List.of(prompt),
                     negativePrompt == null ? null : List.of(negativePrompt), new long[] {seed}, steps, guidance,

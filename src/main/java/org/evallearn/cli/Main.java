@@ -1,7 +1,12 @@
 package org.evallearn.cli;
 
 import java.io.PrintWriter;
+import org.evallearn.config.ConfigException;
+import org.evallearn.data.DataException;
+import org.evallearn.image.ImageDecodeException;
+import org.evallearn.models.StoreException;
 import org.evallearn.tensor.ModelLoadException;
+import org.evallearn.tensor.PickleException;
 import org.evallearn.tensor.SafeTensorsException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -43,7 +48,8 @@ public final class Main implements Runnable {
     }
 
     static boolean isBadInput(Throwable e) {
-        return e instanceof ModelLoadException || e instanceof SafeTensorsException
-                || e instanceof IllegalArgumentException || e instanceof BadInputException;
+        return e instanceof ModelLoadException || e instanceof SafeTensorsException || e instanceof PickleException
+                || e instanceof ConfigException || e instanceof DataException || e instanceof StoreException
+                || e instanceof ImageDecodeException || e instanceof IllegalArgumentException || e instanceof BadInputException;
     }
 }

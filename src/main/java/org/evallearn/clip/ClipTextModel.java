@@ -77,6 +77,11 @@ public final class ClipTextModel extends Model {
                 withProjection ? ARCH_WITH_PROJECTION : ARCH, p -> new ClipTextModel(p, config, withProjection));
     }
 
+    /** Binds the model to {@code p}, for loaders with their own key mapping (single-file checkpoints). */
+    public static ClipTextModel bind(Params p, ClipTextConfig config, boolean withProjection) {
+        return new ClipTextModel(p, config, withProjection);
+    }
+
     /** Random weights from {@code binder}; {@code binder.tensors()} are then this model's state dict. */
     public static ClipTextModel random(ClipTextConfig config, boolean withProjection, RandomBinder binder) {
         return ModelLoader.random(binder, p -> new ClipTextModel(p, config, withProjection));

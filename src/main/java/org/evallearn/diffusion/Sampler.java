@@ -1,11 +1,11 @@
 package org.evallearn.diffusion;
 
-import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.evallearn.diffusion.scheduler.Scheduler;
+import org.evallearn.diffusion.scheduler.StepNoise;
 import org.evallearn.tensor.Scope;
 
 /**
@@ -56,12 +56,12 @@ public final class Sampler {
      * @param uncond (B, 77, D) embeddings of the negative or empty prompt
      * @param cond (B, 77, D) embeddings of the prompts
      * @param scheduler with {@code setTimesteps} already called; every one of its timesteps is run
-     * @param stepNoise the CPU generator ancestral schedulers draw from (null for the others)
+     * @param stepNoise where ancestral schedulers draw their noise (null for the others)
      * @param trace null, or an observer of the latents
      * @return final latents, owned by the caller
      */
     public Tensor run(Tensor noise, Tensor uncond, Tensor cond, Scheduler scheduler, double guidanceScale,
-            Generator stepNoise, Trace trace) {
+            StepNoise stepNoise, Trace trace) {
         double[] timesteps = scheduler.timesteps();
         Tensor latents;
         Tensor context;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.InferenceMode;
@@ -11,12 +12,17 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
+import org.evallearn.clip.ClipTextConfig;
 import org.evallearn.clip.ClipTextModel;
 import org.evallearn.clip.ClipTokenizer;
+import org.evallearn.diffusion.checkpoint.CompVisCheckpoint;
+import org.evallearn.diffusion.checkpoint.Sd1Configs;
 import org.evallearn.diffusion.scheduler.Scheduler;
+import org.evallearn.diffusion.scheduler.StepNoise;
 import org.evallearn.image.ImageTensors;
 import org.evallearn.image.RgbImage;
 import org.evallearn.tensor.ConfigFile;
+import org.evallearn.tensor.DType;
 import org.evallearn.tensor.ModelLoadException;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.Scope;
@@ -44,6 +50,23 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         this.placement = placement;
     }
 
+    /**
+     * Loads a diffusers folder, or a single-file CompVis checkpoint ({@code *.safetensors}, see
+     * {@link #loadSingleFile}) when {@code model} is a file.
+     *
+     * @param tokenizer the CLIP tokenizer folder; only needed (and only used) for a single file
+     */
+    public static StableDiffusionPipeline load(Path model, Path tokenizer, Placement placement) {
+        if (Files.isRegularFile(model)) {
+            if (tokenizer == null) {
+                throw new ModelLoadException(model + ": a single-file checkpoint holds no tokenizer; name the tokenizer"
+                        + " folder of openai/clip-vit-large-patch14 (vocab.json, merges.txt) as well");
+            }
+            return loadSingleFile(model, tokenizer, placement);
+        }
+        return load(model, placement);
+    }
+
     /** Loads a diffusers folder; the {@code fp16} weight variant is used when the placement is fp16 and it exists. */
     public static StableDiffusionPipeline load(Path dir, Placement placement) {
         Path index = dir.resolve("model_index.json");
@@ -55,21 +78,60 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             if (!modelIndex.has(part)) throw modelIndex.error(part, "a [library, class] pair naming the " + part);
             if (!Files.isDirectory(dir.resolve(part))) throw new ModelLoadException(dir + ": folder '" + part + "' is missing");
         }
-        String variant = placement.dtype() == org.evallearn.tensor.DType.F16 ? "fp16" : null;
+        String variant = placement.dtype() == DType.F16 ? "fp16" : null;
         ClipTokenizer tokenizer = ClipTokenizer.load(dir.resolve("tokenizer"));
-        ClipTextModel text = null;
-        UNet2DConditionModel unet = null;
+        ConfigFile scheduler = ConfigFile.read(dir.resolve("scheduler").resolve("scheduler_config.json"));
+        Scheduler.fromConfig(scheduler); // validate now, not at the first image
+        List<AutoCloseable> loaded = new ArrayList<>();
         try {
-            text = ClipTextModel.load(dir.resolve("text_encoder"), variant, placement);
-            unet = UNet2DConditionModel.load(dir.resolve("unet"), variant, placement);
-            AutoencoderKL vae = AutoencoderKL.load(dir.resolve("vae"), variant, placement);
-            ConfigFile scheduler = ConfigFile.read(dir.resolve("scheduler").resolve("scheduler_config.json"));
-            Scheduler.fromConfig(scheduler); // validate now, not at the first image
+            ClipTextModel text = track(loaded, ClipTextModel.load(dir.resolve("text_encoder"), variant, placement));
+            UNet2DConditionModel unet = track(loaded, UNet2DConditionModel.load(dir.resolve("unet"), variant, placement));
+            AutoencoderKL vae = track(loaded, AutoencoderKL.load(dir.resolve("vae"), variant, placement));
             return new StableDiffusionPipeline(tokenizer, text, unet, vae, scheduler, placement);
         } catch (RuntimeException e) {
-            if (text != null) text.close();
-            if (unet != null) unet.close();
+            closeAll(loaded, e);
             throw e;
+        }
+    }
+
+    /**
+     * Loads a Stable Diffusion 1.x single-file checkpoint in the CompVis layout with SD 1.x's
+     * configs (v1-inference.yaml) and PNDM scheduler, as diffusers' {@code from_single_file} does.
+     */
+    public static StableDiffusionPipeline loadSingleFile(Path checkpoint, Path tokenizerDir, Placement placement) {
+        CompVisCheckpoint file = CompVisCheckpoint.open(checkpoint);
+        ClipTokenizer tokenizer = ClipTokenizer.load(tokenizerDir);
+        ConfigFile unetConfig = new ConfigFile(checkpoint + " (SD 1.x UNet config)", file.unetConfig());
+        ConfigFile vaeConfig = new ConfigFile(checkpoint + " (SD 1.x VAE config)", Sd1Configs.vae());
+        ConfigFile textConfig = new ConfigFile(checkpoint + " (SD 1.x text encoder config)", Sd1Configs.textEncoder());
+        ConfigFile scheduler = new ConfigFile(checkpoint + " (SD 1.x scheduler config)", Sd1Configs.scheduler());
+        UNetConfig unetCfg = UNetConfig.from(unetConfig);
+        AutoencoderKLConfig vaeCfg = AutoencoderKLConfig.from(vaeConfig);
+        ClipTextConfig textCfg = ClipTextConfig.from(textConfig);
+        List<AutoCloseable> loaded = new ArrayList<>();
+        try {
+            ClipTextModel text = track(loaded, file.load(file.textEncoder(), placement, p -> ClipTextModel.bind(p, textCfg, false)));
+            UNet2DConditionModel unet = track(loaded, file.load(file.unet(unetConfig), placement, p -> new UNet2DConditionModel(unetCfg, p)));
+            AutoencoderKL vae = track(loaded, file.load(file.vae(vaeConfig), placement, p -> new AutoencoderKL(vaeCfg, p)));
+            return new StableDiffusionPipeline(tokenizer, text, unet, vae, scheduler, placement);
+        } catch (RuntimeException e) {
+            closeAll(loaded, e);
+            throw e;
+        }
+    }
+
+    private static <T extends AutoCloseable> T track(List<AutoCloseable> loaded, T model) {
+        loaded.add(model);
+        return model;
+    }
+
+    private static void closeAll(List<AutoCloseable> loaded, RuntimeException cause) {
+        for (AutoCloseable m : loaded) {
+            try {
+                m.close();
+            } catch (Exception e) {
+                cause.addSuppressed(e);
+            }
         }
     }
 
@@ -149,18 +211,24 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         int batch = request.prompts().size();
         Scheduler scheduler = scheduler(request.scheduler());
         scheduler.setTimesteps(request.steps());
-        Generator stepNoise = torch.make_generator_cpu(request.seeds()[0]);
+        // One CPU generator per prompt, as diffusers with generator=[Generator().manual_seed(s), …]:
+        // each draws its prompt's initial latents, then its step noise.
+        List<Generator> generators = new ArrayList<>();
         try (Scope s = Scope.open()) {
             List<String> negatives = request.negativePrompts() != null ? request.negativePrompts()
-                    : java.util.Collections.nCopies(batch, "");
+                    : Collections.nCopies(batch, "");
             long[] shape = {1, unet.config.inChannels(), request.height() / scale, request.width() / scale};
             TensorVector noise = new TensorVector();
-            for (long seed : request.seeds()) noise.push_back(Noise.initialLatents(seed, shape));
+            for (long seed : request.seeds()) {
+                Generator g = Noise.generator(seed);
+                generators.add(g);
+                noise.push_back(Noise.randn(g, shape));
+            }
             Tensor init = torch.cat(noise, 0).to(placement.torchDevice(), placement.dtype().scalarType);
             return Sampler.of(unet).run(init, encodePrompts(negatives), encodePrompts(request.prompts()), scheduler,
-                    request.guidanceScale(), stepNoise, null);
+                    request.guidanceScale(), StepNoise.perItem(generators), null);
         } finally {
-            stepNoise.close();
+            generators.forEach(Generator::close);
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import org.evallearn.clip.ClipTextConfig;
 import org.evallearn.clip.ClipTextModel;
 import org.evallearn.clip.TinyVocabulary;
+import org.evallearn.diffusion.checkpoint.Sd1Configs;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.RandomBinder;
 import org.evallearn.tensor.SafeTensorsWriter;
@@ -38,23 +39,6 @@ public final class TinyPipeline {
     /** A two-layer text encoder over {@link TinyVocabulary}, whose last id is the EOS. */
     public static ClipTextConfig textConfig(int vocabSize) {
         return new ClipTextConfig(vocabSize, 32, 64, 32, 2, 4, 77, "quick_gelu", 1e-5, vocabSize - 1);
-    }
-
-    /** SD 1.x's own scheduler config (PNDM with PLMS only). */
-    static ObjectNode schedulerConfig() {
-        ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("_class_name", "PNDMScheduler");
-        o.put("_diffusers_version", "0.21.4");
-        o.put("beta_end", 0.012);
-        o.put("beta_schedule", "scaled_linear");
-        o.put("beta_start", 0.00085);
-        o.put("clip_sample", false);
-        o.put("num_train_timesteps", 1000);
-        o.put("set_alpha_to_one", false);
-        o.put("skip_prk_steps", true);
-        o.put("steps_offset", 1);
-        o.putNull("trained_betas");
-        return o;
     }
 
     static ObjectNode modelIndex() {
@@ -101,7 +85,7 @@ public final class TinyPipeline {
                 writeModel(json, dir.resolve("vae"), "diffusion_pytorch_model.safetensors", vae.toJson(), vaeWeights);
             }
             Path scheduler = Files.createDirectories(dir.resolve("scheduler"));
-            json.writerWithDefaultPrettyPrinter().writeValue(scheduler.resolve("scheduler_config.json").toFile(), schedulerConfig());
+            json.writerWithDefaultPrettyPrinter().writeValue(scheduler.resolve("scheduler_config.json").toFile(), Sd1Configs.scheduler());
             // Last, so a folder with model_index.json is always complete.
             json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("model_index.json").toFile(), modelIndex());
         } catch (IOException e) {

@@ -13,6 +13,7 @@ import org.evallearn.diffusion.Noise;
 import org.evallearn.diffusion.Sampler;
 import org.evallearn.diffusion.UNet2DConditionModel;
 import org.evallearn.diffusion.scheduler.Scheduler;
+import org.evallearn.diffusion.scheduler.StepNoise;
 import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.SafeTensorsFile;
@@ -50,7 +51,7 @@ final class SamplerFixture implements Fixture {
             Tensor last;
             try {
                 last = Sampler.of(unet).run(io.get("init_noise"), io.get("uncond"), io.get("cond"), scheduler,
-                        io.get("guidance_scale").item_double(), stepNoise, (i, latents) -> trace.add(latents.clone()));
+                        io.get("guidance_scale").item_double(), StepNoise.of(stepNoise), (i, latents) -> trace.add(latents.clone()));
             } finally {
                 stepNoise.close();
             }

@@ -10,6 +10,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.evallearn.diffusion.scheduler.Scheduler;
+import org.evallearn.diffusion.scheduler.StepNoise;
 import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.Natives;
 import org.evallearn.tensor.SafeTensorsFile;
@@ -67,7 +68,8 @@ class SamplerTest {
                 seen.add(t);
                 return input.mul(new Scalar(K));
             });
-            Tensor last = sampler.run(io.get("init_noise"), io.get("uncond"), io.get("cond"), scheduler, 7.5, null,
+            Tensor last = sampler.run(io.get("init_noise"), io.get("uncond"), io.get("cond"), scheduler, 7.5,
+                    StepNoise.of(Noise.generator(0)),
                     (i, latents) -> steps.add(latents.clone()));
             last.close();
             Tensor trace = torch.stack(new TensorVector(steps.toArray(Tensor[]::new)));

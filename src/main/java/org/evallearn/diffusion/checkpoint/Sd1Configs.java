@@ -83,4 +83,24 @@ public final class Sd1Configs {
         c.put("pad_token_id", 1);
         return c;
     }
+
+    /**
+     * SD 1.x's scheduler_config.json: PNDM with PLMS steps only, the default of diffusers v0.21.4
+     * {@code download_from_original_stable_diffusion_ckpt} and what the diffusers folders ship.
+     */
+    public static ObjectNode scheduler() {
+        ObjectNode c = JSON.objectNode();
+        c.put("_class_name", "PNDMScheduler");
+        c.put("_diffusers_version", "0.21.4");
+        c.put("beta_end", 0.012);
+        c.put("beta_schedule", "scaled_linear");
+        c.put("beta_start", 0.00085);
+        c.put("clip_sample", false);
+        c.put("num_train_timesteps", 1000);
+        c.put("set_alpha_to_one", false);
+        c.put("skip_prk_steps", true);
+        c.put("steps_offset", 1);
+        c.putNull("trained_betas");
+        return c;
+    }
 }

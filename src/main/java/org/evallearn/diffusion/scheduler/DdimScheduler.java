@@ -3,7 +3,6 @@ package org.evallearn.diffusion.scheduler;
 import static org.evallearn.diffusion.scheduler.Timesteps.f;
 import static org.evallearn.diffusion.scheduler.Timesteps.sqrt;
 
-import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -80,7 +79,7 @@ public final class DdimScheduler implements Scheduler {
     }
 
     @Override
-    public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, Generator generatorOrNull) {
+    public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, StepNoise noiseOrNull) {
         Timesteps.checkIndex(timesteps, stepIndex);
         int t = (int) timesteps[stepIndex];
         // diffusers steps back by the leading ratio whatever the spacing.

@@ -4,7 +4,6 @@ import static org.evallearn.diffusion.scheduler.Timesteps.f;
 import static org.evallearn.diffusion.scheduler.Timesteps.sqrt;
 
 import java.util.Arrays;
-import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Tensor;
 import org.evallearn.tensor.Scope;
 
@@ -99,7 +98,7 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
     }
 
     @Override
-    public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, Generator generatorOrNull) {
+    public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, StepNoise noiseOrNull) {
         Timesteps.checkIndex(timesteps, stepIndex);
         if (stepIndex != nextStep) {
             throw new IllegalStateException("DPM-Solver++ keeps a history: expected step " + nextStep + ", got " + stepIndex);

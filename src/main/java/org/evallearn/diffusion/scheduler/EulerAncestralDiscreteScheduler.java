@@ -3,7 +3,6 @@ package org.evallearn.diffusion.scheduler;
 import static org.evallearn.diffusion.scheduler.Timesteps.f;
 import static org.evallearn.diffusion.scheduler.Timesteps.sqrt;
 
-import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -57,7 +56,7 @@ public final class EulerAncestralDiscreteScheduler implements Scheduler {
     }
 
     @Override
-    public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, Generator generatorOrNull) {
+    public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, StepNoise noiseOrNull) {
         float from = schedule.sigma(stepIndex);
         float to = schedule.nextSigma(stepIndex);
         float up = sqrt(to * to * (from * from - to * to) / (from * from));
@@ -66,10 +65,8 @@ public final class EulerAncestralDiscreteScheduler implements Scheduler {
             Tensor x0 = schedule.predictOriginal(modelOutput, sample, from);
             Tensor derivative = sample.sub(x0).div(f(from));
             Tensor prev = sample.add(derivative.mul(f(down - from)));
-            TensorOptions options = new TensorOptions().dtype(new ScalarTypeOptional(modelOutput.scalar_type()))
-                    .device(new org.bytedeco.pytorch.DeviceOptional(modelOutput.device()));
-            GeneratorOptional gen = generatorOrNull == null ? new GeneratorOptional() : new GeneratorOptional(generatorOrNull);
-            Tensor noise = torch.randn(modelOutput.shape(), gen, options);
+            if (noiseOrNull == null) throw new IllegalArgumentException("Euler ancestral sampling needs a noise source");
+            Tensor noise = noiseOrNull.like(modelOutput);
             return s.handUp(prev.add(noise.mul(f(up))));
         }
     }

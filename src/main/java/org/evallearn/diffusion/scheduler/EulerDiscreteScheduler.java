@@ -2,7 +2,6 @@ package org.evallearn.diffusion.scheduler;
 
 import static org.evallearn.diffusion.scheduler.Timesteps.f;
 
-import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Tensor;
 import org.evallearn.tensor.Scope;
 
@@ -51,7 +50,7 @@ public final class EulerDiscreteScheduler implements Scheduler {
     }
 
     @Override
-    public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, Generator generatorOrNull) {
+    public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, StepNoise noiseOrNull) {
         float sigma = schedule.sigma(stepIndex);
         try (Scope s = Scope.open()) {
             Tensor x0 = schedule.predictOriginal(modelOutput, sample, sigma);

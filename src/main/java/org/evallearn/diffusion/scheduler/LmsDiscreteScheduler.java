@@ -4,7 +4,6 @@ import static org.evallearn.diffusion.scheduler.Timesteps.f;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.evallearn.tensor.Scope;
@@ -62,7 +61,7 @@ public final class LmsDiscreteScheduler implements Scheduler {
     }
 
     @Override
-    public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, Generator generatorOrNull) {
+    public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, StepNoise noiseOrNull) {
         if (stepIndex != nextStep) {
             throw new IllegalStateException("LMS keeps a history: expected step " + nextStep + ", got " + stepIndex);
         }

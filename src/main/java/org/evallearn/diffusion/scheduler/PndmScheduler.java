@@ -5,7 +5,6 @@ import static org.evallearn.diffusion.scheduler.Timesteps.sqrt;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.evallearn.tensor.Scope;
@@ -86,7 +85,7 @@ public final class PndmScheduler implements Scheduler {
     }
 
     @Override
-    public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, Generator generatorOrNull) {
+    public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, StepNoise noiseOrNull) {
         Timesteps.checkIndex(timesteps, stepIndex);
         if (stepIndex != counter) {
             throw new IllegalStateException("PNDM keeps a history: expected step " + counter + ", got " + stepIndex);

@@ -2,7 +2,6 @@ package org.evallearn.diffusion.scheduler;
 
 import java.util.Arrays;
 import java.util.List;
-import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Tensor;
 import org.evallearn.diffusion.scheduler.SchedulerConfig.Kind;
 import org.evallearn.tensor.ConfigFile;
@@ -14,7 +13,7 @@ import org.evallearn.tensor.ConfigFile;
  *
  * <p>Use: {@link #setTimesteps}, then for {@code i = 0 .. timesteps().length-1}: feed
  * {@code scaleModelInput(latents, i)} and {@code timesteps()[i]} to the model, then
- * {@code latents = step(noisePred, i, latents, generator)}. Multistep schedulers (PNDM, LMS,
+ * {@code latents = step(noisePred, i, latents, noise)}. Multistep schedulers (PNDM, LMS,
  * DPM-Solver++) keep history, so their steps must come in order; {@link #setTimesteps} resets it.
  * The returned tensors belong to the caller's {@link org.evallearn.tensor.Scope}.
  */
@@ -43,9 +42,9 @@ public sealed interface Scheduler
     /**
      * diffusers {@code step(...).prev_sample}: the sample at the next timestep.
      *
-     * @param generatorOrNull the CPU generator that ancestral sampling draws from; the others ignore it
+     * @param noiseOrNull where ancestral sampling draws its noise; the others ignore it
      */
-    Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, Generator generatorOrNull);
+    Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, StepNoise noiseOrNull);
 
     /** Builds the scheduler a diffusers {@code scheduler_config.json} names in {@code _class_name}. */
     static Scheduler fromConfig(ConfigFile c) {

@@ -1,0 +1,153 @@
+package org.evallearn.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The CLI as a user runs it, on a tiny pipeline the code writes itself. */
+class CliEndToEndTest {
+    @TempDir static Path shared;
+    static Path model;
+
+    @TempDir Path tmp;
+
+    record Run(int exit, String err) {}
+
+    static Run cli(String... args) {
+        PrintStream saved = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            return new Run(Main.execute(args), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setErr(saved);
+        }
+    }
+
+    @BeforeAll
+    static void makeTiny() {
+        model = shared.resolve("tiny");
+        Run r = cli("models", "make-tiny", model.toString(), "--seed", "7");
+        assertEquals(0, r.exit(), r.err());
+    }
+
+    @Test
+    void makeTinyWritesTheDiffusersLayout() {
+        for (String f : new String[] {"model_index.json", "tokenizer/vocab.json", "tokenizer/merges.txt",
+                "text_encoder/config.json", "text_encoder/model.safetensors", "unet/config.json",
+                "unet/diffusion_pytorch_model.safetensors", "vae/config.json", "vae/diffusion_pytorch_model.safetensors",
+                "scheduler/scheduler_config.json"}) {
+            assertTrue(Files.isRegularFile(model.resolve(f)), f);
+        }
+        Run again = cli("models", "make-tiny", model.toString());
+        assertEquals(Main.BAD_INPUT, again.exit(), "must not overwrite a pipeline: " + again.err());
+    }
+
+    @Test
+    void generateWritesAPngThatDependsOnTheSeedOnly() throws IOException {
+        Path a = tmp.resolve("a.png"), b = tmp.resolve("b.png"), c = tmp.resolve("c.png");
+        for (Path out : new Path[] {a, b}) {
+            Run r = cli("generate", "--model", model.toString(), "--prompt", "a photo of a cat", "--seed", "3",
+                    "--steps", "4", "--scheduler", "ddim", "--out", out.toString());
+            assertEquals(0, r.exit(), r.err());
+        }
+        assertEquals(0, cli("generate", "--model", model.toString(), "--prompt", "a photo of a cat", "--seed", "4",
+                "--steps", "4", "--scheduler", "ddim", "--out", c.toString()).exit());
+        BufferedImage image = ImageIO.read(a.toFile());
+        assertEquals(32, image.getWidth()); // unet sample_size 16 × VAE scale factor 2
+        assertTrue(java.util.Arrays.equals(Files.readAllBytes(a), Files.readAllBytes(b)), "same seed, same bytes");
+        assertFalse(java.util.Arrays.equals(Files.readAllBytes(a), Files.readAllBytes(c)), "another seed, another image");
+    }
+
+    @Test
+    void everySchedulerRunsFromTheCli() {
+        for (String s : new String[] {"ddim", "pndm", "euler", "euler_ancestral", "lms", "dpmpp_2m"}) {
+            Run r = cli("generate", "--model", model.toString(), "--prompt", "a red house", "--steps", "3",
+                    "--scheduler", s, "--out", tmp.resolve(s + ".png").toString());
+            assertEquals(0, r.exit(), s + ": " + r.err());
+        }
+        Run bad = cli("generate", "--model", model.toString(), "--prompt", "x", "--scheduler", "heun",
+                "--out", tmp.resolve("x.png").toString());
+        assertEquals(Main.BAD_INPUT, bad.exit());
+        assertTrue(bad.err().contains("heun"), bad.err());
+    }
+
+    @Test
+    void aBadModelFolderIsABadInputExitNamingTheProblem() throws IOException {
+        Path broken = tmp.resolve("broken");
+        copyTree(model, broken);
+        Files.delete(broken.resolve("unet/diffusion_pytorch_model.safetensors"));
+        Run missingWeights = generate(broken);
+        assertEquals(Main.BAD_INPUT, missingWeights.exit(), missingWeights.err());
+        assertTrue(missingWeights.err().contains("unet"), missingWeights.err());
+
+        Path badConfig = tmp.resolve("bad-config");
+        copyTree(model, badConfig);
+        Path unetConfig = badConfig.resolve("unet/config.json");
+        String edited = Files.readString(unetConfig).replaceFirst("\"layers_per_block\"\\s*:\\s*2", "\"layers_per_block\": \"two\"");
+        assertTrue(edited.contains("\"two\""), edited);
+        Files.writeString(unetConfig, edited);
+        Run r = generate(badConfig);
+        assertEquals(Main.BAD_INPUT, r.exit(), r.err());
+        assertTrue(r.err().contains("layers_per_block") && r.err().contains("config.json"), r.err());
+
+        Path truncated = tmp.resolve("truncated");
+        copyTree(model, truncated);
+        Path vae = truncated.resolve("vae/diffusion_pytorch_model.safetensors");
+        byte[] bytes = Files.readAllBytes(vae);
+        Files.write(vae, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+        Run t = generate(truncated);
+        assertEquals(Main.BAD_INPUT, t.exit(), t.err());
+        assertTrue(t.err().contains("diffusion_pytorch_model.safetensors"), t.err());
+
+        Run none = generate(tmp.resolve("does-not-exist"));
+        assertEquals(Main.BAD_INPUT, none.exit(), none.err());
+        assertFalse(Files.exists(tmp.resolve("out.png")), "no image from a failed run");
+    }
+
+    @Test
+    void aSingleFileCheckpointNeedsATokenizer() throws IOException {
+        Path file = tmp.resolve("model.safetensors");
+        Files.copy(model.resolve("unet/diffusion_pytorch_model.safetensors"), file);
+        Run r = generate(file);
+        assertEquals(Main.BAD_INPUT, r.exit(), r.err());
+        assertTrue(r.err().contains("tokenizer"), r.err());
+        Run notCompVis = cli("generate", "--model", file.toString(), "--tokenizer", model.resolve("tokenizer").toString(),
+                "--prompt", "a cat", "--out", tmp.resolve("out.png").toString());
+        assertEquals(Main.BAD_INPUT, notCompVis.exit(), notCompVis.err());
+        assertTrue(notCompVis.err().contains("model.diffusion_model."), notCompVis.err());
+    }
+
+    @Test
+    void checkGoldenExitsNonZeroOnAMissingFolder() {
+        Run r = cli("check-golden", tmp.resolve("nope").toString());
+        assertEquals(Main.BAD_INPUT, r.exit(), r.err());
+    }
+
+    private Run generate(Path modelPath) {
+        return cli("generate", "--model", modelPath.toString(), "--prompt", "a cat", "--steps", "2",
+                "--out", tmp.resolve("out.png").toString());
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (var walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(target);
+                else Files.copy(p, target);
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package org.evallearn.diffusion;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Tensor;
+import org.evallearn.image.RgbImage;
+import org.evallearn.tensor.Placement;
+import org.evallearn.tensor.Scope;
+import org.evallearn.tensor.TensorCompare;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The text-to-image pipeline on a tiny random pipeline written by {@link TinyPipeline}. */
+class StableDiffusionPipelineTest {
+    @TempDir static Path dir;
+    static StableDiffusionPipeline pipe;
+
+    @BeforeAll
+    static void load() {
+        TinyPipeline.write(dir.resolve("tiny"), 11);
+        pipe = StableDiffusionPipeline.load(dir.resolve("tiny"), Placement.CPU_F32);
+    }
+
+    @AfterAll
+    static void close() {
+        pipe.close();
+    }
+
+    private static GenerationRequest request(List<String> prompts, List<String> negatives, long... seeds) {
+        return new GenerationRequest(prompts, negatives, seeds, 5, 7.5, "euler_ancestral", 32, 32);
+    }
+
+    @Test
+    void aPromptsImageDoesNotDependOnItsBatch() {
+        try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
+            Tensor batch = pipe.sample(request(List.of("a photo of a cat", "a dark forest"), null, 5, 6));
+            Tensor alone = pipe.sample(request(List.of("a dark forest"), null, 6));
+            assertArrayEquals(new long[] {2, 4, 16, 16}, batch.shape());
+            TensorCompare.Result r = TensorCompare.compare(batch.narrow(0, 1, 1), alone, 1e-5, 1e-5);
+            assertTrue(r.pass(), "second image of the batch vs alone: max error " + r.maxAbsError());
+        }
+    }
+
+    @Test
+    void theNegativePromptReplacesTheEmptyOne() {
+        try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
+            Tensor plain = pipe.sample(request(List.of("a photo of a cat"), null, 1));
+            Tensor empty = pipe.sample(request(List.of("a photo of a cat"), List.of(""), 1));
+            Tensor negative = pipe.sample(request(List.of("a photo of a cat"), List.of("blood"), 1));
+            assertTrue(TensorCompare.exact(plain, empty).pass(), "null negatives mean the empty prompt");
+            assertTrue(TensorCompare.compare(plain, negative, 1e-3, 0).maxAbsError() > 1e-3, "a negative prompt changes the image");
+        }
+    }
+
+    @Test
+    void decodesToEightBitImagesOfTheRequestedSize() {
+        List<RgbImage> images = pipe.generate(new GenerationRequest(List.of("a red house", "a cat"), null, new long[] {1, 2},
+                2, 7.5, null, 48, 64));
+        assertEquals(2, images.size());
+        assertEquals(64, images.get(0).width());
+        assertEquals(48, images.get(0).height());
+        assertEquals(64 * 48 * 3, images.get(0).rgb().length);
+    }
+
+    @Test
+    void sizesThatTheVaeCannotMakeAreRejected() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> pipe.sample(new GenerationRequest(List.of("x"), null, new long[] {1}, 2, 7.5, null, 33, 32)));
+        assertTrue(e.getMessage().contains("multiples of 2"), e.getMessage());
+    }
+
+    @Test
+    void theEmbeddingsAreTheTextEncodersLastHiddenState() {
+        try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
+            Tensor e = pipe.encodePrompts(List.of("a cat", "a dog"));
+            assertArrayEquals(new long[] {2, 77, 32}, e.shape());
+        }
+    }
+}
