@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.LinkedHashMap;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -22,7 +24,7 @@ public final class LoadingBinder implements ParamBinder {
     private final Set<String> used = new LinkedHashSet<>();
     private final List<String> missing = new ArrayList<>();
     private final List<String> misshaped = new ArrayList<>();
-    private final List<Tensor> bound = new ArrayList<>();
+    private final Map<String, Tensor> bound = new LinkedHashMap<>();
 
     /**
      * @param legacyNames older spellings of a key to try when the key itself is absent; a tensor
@@ -45,6 +47,7 @@ public final class LoadingBinder implements ParamBinder {
 
     @Override
     public Tensor bind(String key, Init init, long[] shape) {
+        if (bound.containsKey(key)) throw new IllegalStateException("parameter bound twice: " + key);
         String name = resolve(key);
         try (Scope scope = Scope.open()) {
             Tensor result;
@@ -74,7 +77,7 @@ public final class LoadingBinder implements ParamBinder {
                     result = raw.to(placement.torchDevice(), raw.scalar_type());
                 }
             }
-            bound.add(result);
+            bound.put(key, result);
             return scope.escape(result);
         }
     }
@@ -105,7 +108,7 @@ public final class LoadingBinder implements ParamBinder {
         List<String> unexpected = new ArrayList<>();
         for (String k : files.keys()) if (!used.contains(k) && !ignorable.test(k)) unexpected.add(k);
         if (missing.isEmpty() && misshaped.isEmpty() && unexpected.isEmpty()) return new Weights(bound);
-        bound.forEach(Tensor::close);
+        bound.values().forEach(Tensor::close);
         StringBuilder sb = new StringBuilder(files.describe()).append(": weights do not fit ").append(model);
         appendList(sb, "missing keys", missing);
         appendList(sb, "mis-shaped keys", misshaped);

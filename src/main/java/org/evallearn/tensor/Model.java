@@ -14,6 +14,14 @@ public abstract class Model implements AutoCloseable {
         return weights == null ? 0 : weights.numel();
     }
 
+    /**
+     * The parameters by state-dict key (diffusers / transformers names), still owned by this
+     * model: techniques edit them in place ({@code copy_}) and save the changed ones.
+     */
+    public java.util.Map<String, org.bytedeco.pytorch.Tensor> namedParameters() {
+        return weights == null ? java.util.Map.of() : weights.named();
+    }
+
     @Override
     public void close() {
         if (weights != null) weights.close();

@@ -60,6 +60,6 @@ public final class RandomBinder implements ParamBinder {
 
     /** Hands the made tensors to their owner. */
     public Weights finish() {
-        return new Weights(made.values().stream().toList());
+        return new Weights(made);
     }
 }

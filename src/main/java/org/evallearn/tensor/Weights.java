@@ -1,15 +1,18 @@
 package org.evallearn.tensor;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 
-/** The tensors a model owns; closing it frees them. */
-public final class Weights implements AutoCloseable {
-    private final List<Tensor> tensors;
+import org.bytedeco.pytorch.Tensor;
 
-    Weights(List<Tensor> tensors) {
-        this.tensors = new ArrayList<>(tensors);
+/** The tensors a model owns, by state-dict key; closing it frees them. */
+public final class Weights implements AutoCloseable {
+    private final Map<String, Tensor> tensors;
+
+    Weights(Map<String, Tensor> tensors) {
+        this.tensors = new LinkedHashMap<>(tensors);
     }
 
     public int count() {
@@ -18,13 +21,18 @@ public final class Weights implements AutoCloseable {
 
     public long numel() {
         long n = 0;
-        for (Tensor t : tensors) n += t.numel();
+        for (Tensor t : tensors.values()) n += t.numel();
         return n;
+    }
+
+    /** The tensors by state-dict key, in binding order; the model still owns them. */
+    public Map<String, Tensor> named() {
+        return Collections.unmodifiableMap(tensors);
     }
 
     @Override
     public void close() {
-        for (Tensor t : tensors) t.close();
+        for (Tensor t : tensors.values()) t.close();
         tensors.clear();
     }
 }

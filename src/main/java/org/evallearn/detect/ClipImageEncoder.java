@@ -1,0 +1,48 @@
+package org.evallearn.detect;
+
+import java.util.List;
+import org.bytedeco.pytorch.Tensor;
+import org.evallearn.clip.ClipVisionModel;
+import org.evallearn.image.ClipPreprocess;
+import org.evallearn.image.RgbImage;
+import org.evallearn.tensor.Placement;
+import org.evallearn.tensor.Scope;
+
+/**
+ * A CLIP vision tower with projection and its preprocessing: images → image embeddings
+ * (B, projection_dim), float32, not normalised (each detector normalises as its reference does).
+ */
+public final class ClipImageEncoder implements AutoCloseable {
+    private final String id;
+    private final ClipVisionModel model;
+    private final Placement placement;
+
+    /** @param id the CLIP model id, the key under which a batch caches this encoder's embeddings */
+    public ClipImageEncoder(String id, ClipVisionModel model, Placement placement) {
+        if (!model.hasProjection()) throw new IllegalArgumentException(id + ": the vision tower has no visual_projection");
+        this.id = id;
+        this.model = model;
+        this.placement = placement;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public long dim() {
+        return model.config().projectionDim();
+    }
+
+    /** Embeddings of {@code images}; the caller owns the result. */
+    public Tensor encode(List<RgbImage> images) {
+        try (Scope s = Scope.open()) {
+            Tensor pixels = ClipPreprocess.pixelValues(images, placement.device()).to(placement.dtype().scalarType);
+            return s.handUp(model.forward(pixels).imageEmbeds().to(org.bytedeco.pytorch.global.torch.ScalarType.Float));
+        }
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}

@@ -1,0 +1,22 @@
+package org.evallearn.technique;
+
+import java.util.List;
+import org.evallearn.diffusion.GenerationRequest;
+import org.evallearn.image.RgbImage;
+
+/**
+ * A technique applied to a base pipeline: what the runner generates images with. Edited-weight
+ * techniques change the pipeline's UNet in place and generate with the ordinary loop;
+ * sampling-loop techniques (SLD, negative prompt) change how each image is sampled.
+ */
+public interface PreparedTechnique extends AutoCloseable {
+    /** The technique's images, one per prompt, each from its own seed (as {@code StableDiffusionPipeline.generate}). */
+    List<RgbImage> generate(GenerationRequest request);
+
+    /** What preparation did, for the log and the report (e.g. "reused cached weights …"). */
+    String summary();
+
+    /** Frees what the technique itself allocated; the base pipeline belongs to the caller. */
+    @Override
+    default void close() {}
+}
