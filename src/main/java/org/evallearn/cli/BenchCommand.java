@@ -8,9 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Tensor;
+import org.evallearn.diffusion.GenerationRequest;
 import org.evallearn.diffusion.Noise;
 import org.evallearn.diffusion.Sampler;
 import org.evallearn.diffusion.StableDiffusionPipeline;
@@ -36,13 +36,18 @@ final class BenchCommand implements Runnable {
     }
 
     @Command(name = "memory", mixinStandardHelpOptions = true,
-            description = "Resident memory over N guided UNet steps (DDIM), sampled every --every steps; prints JSON.")
+            description = "Resident memory over N guided UNet steps (DDIM), sampled every --every steps; prints JSON."
+                    + " Run with -Xms256m -Xmx256m -XX:+AlwaysPreTouch so only native growth shows.")
     static final class Memory implements Callable<Integer> {
         @Option(names = "--model", required = true) Path model;
         @Option(names = "--steps", defaultValue = "500") int steps;
         @Option(names = "--every", defaultValue = "50") int every;
         @Option(names = "--device") String device;
         @Option(names = "--dtype") String dtype;
+        @Option(names = "--images", defaultValue = "0",
+                description = "then generate this many whole images (encode, sample, decode), sampling memory after each")
+        int images;
+        @Option(names = "--image-steps", defaultValue = "10") int imageSteps;
 
         @Override
         public Integer call() throws IOException {
@@ -50,7 +55,7 @@ final class BenchCommand implements Runnable {
             ObjectMapper json = new ObjectMapper();
             ObjectNode report = json.createObjectNode().put("model", model.toString()).put("steps", steps)
                     .put("device", placement.device()).put("dtype", placement.dtype().name());
-            ArrayNode samples = report.putArray("rss_mib");
+            ArrayNode samples = report.putArray("memory_per_step");
             try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, placement);
                     InferenceMode guard = new InferenceMode();
                     Scope s = Scope.open()) {
@@ -63,13 +68,31 @@ final class BenchCommand implements Runnable {
                 Tensor uncond = pipe.encodePrompts(List.of(""));
                 long start = System.nanoTime();
                 Tensor last = Sampler.of(pipe.unet()).run(noise, uncond, cond, scheduler, 7.5, null, (i, latents) -> {
-                    if (i % every == 0 || i == steps) samples.addObject().put("step", i).put("mib", residentMiB());
+                    if (i % every == 0 || i == steps) sample(samples.addObject().put("step", i));
                 });
                 last.close();
                 report.put("ms_per_step", (System.nanoTime() - start) / 1e6 / steps);
+
+                ArrayNode perImage = report.putArray("memory_per_image");
+                int size = pipe.defaultImageSize();
+                for (int i = 0; i < images; i++) {
+                    pipe.generate(new GenerationRequest(List.of("a photo of a cat"), null, new long[] {i}, imageSteps, 7.5,
+                            "ddim", size, size));
+                    if (i % Math.max(1, images / 10) == 0 || i == images - 1) {
+                        sample(perImage.addObject().put("image", i + 1));
+                    }
+                }
             }
             System.out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(report));
             return 0;
+        }
+
+        /**
+         * Resident memory. Run the JVM with a fixed, pre-touched heap ({@code -Xms256m -Xmx256m
+         * -XX:+AlwaysPreTouch}) so that heap growth before a collection does not show up as growth here.
+         */
+        static void sample(ObjectNode at) {
+            at.put("rss_mib", residentMiB());
         }
 
         /** VmRSS of this process from /proc, in MiB. */
