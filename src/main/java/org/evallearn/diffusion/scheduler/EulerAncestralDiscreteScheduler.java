@@ -21,38 +21,10 @@ import org.evallearn.tensor.Scope;
  * per step, on the CPU generator given (diffusers' {@code randn_tensor} on CPU), so a seeded
  * generator reproduces diffusers' samples.
  */
-public final class EulerAncestralDiscreteScheduler implements Scheduler {
-    private final SchedulerConfig config;
-    private final SigmaSchedule schedule;
+public final class EulerAncestralDiscreteScheduler extends SigmaScheduler {
 
     EulerAncestralDiscreteScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = new SigmaSchedule(config);
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    @Override
-    public void setTimesteps(int steps) {
-        schedule.set(steps);
-    }
-
-    @Override
-    public double[] timesteps() {
-        return schedule.timesteps();
-    }
-
-    @Override
-    public double initNoiseSigma() {
-        return schedule.initNoiseSigma();
-    }
-
-    @Override
-    public Tensor scaleModelInput(Tensor sample, int stepIndex) {
-        return schedule.scale(sample, stepIndex);
+        super(config);
     }
 
     @Override

@@ -15,38 +15,10 @@ import org.evallearn.tensor.Scope;
  * {@code s_churn} = 0; it is not drawn here, which only matters to code that reuses the same
  * generator afterwards.
  */
-public final class EulerDiscreteScheduler implements Scheduler {
-    private final SchedulerConfig config;
-    private final SigmaSchedule schedule;
+public final class EulerDiscreteScheduler extends SigmaScheduler {
 
     EulerDiscreteScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = new SigmaSchedule(config);
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    @Override
-    public void setTimesteps(int steps) {
-        schedule.set(steps);
-    }
-
-    @Override
-    public double[] timesteps() {
-        return schedule.timesteps();
-    }
-
-    @Override
-    public double initNoiseSigma() {
-        return schedule.initNoiseSigma();
-    }
-
-    @Override
-    public Tensor scaleModelInput(Tensor sample, int stepIndex) {
-        return schedule.scale(sample, stepIndex);
+        super(config);
     }
 
     @Override

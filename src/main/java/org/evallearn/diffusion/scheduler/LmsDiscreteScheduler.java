@@ -16,48 +16,25 @@ import org.evallearn.tensor.Scope;
  * {@code get_lms_coefficient}; diffusers integrates with {@code scipy.integrate.quad}, here the
  * cubic integrand is integrated exactly by 4-point Gauss–Legendre (exact to degree 7).
  */
-public final class LmsDiscreteScheduler implements Scheduler {
+public final class LmsDiscreteScheduler extends SigmaScheduler {
     private static final int ORDER = 4;
     private static final double[] GL_NODES = {-0.8611363115940526, -0.3399810435848563, 0.3399810435848563, 0.8611363115940526};
     private static final double[] GL_WEIGHTS = {0.3478548451374538, 0.6521451548625461, 0.6521451548625461, 0.3478548451374538};
 
-    private final SchedulerConfig config;
-    private final SigmaSchedule schedule;
     /** The last ≤ 4 derivatives, oldest first. */
     private final List<Tensor> derivatives = new ArrayList<>();
     private int nextStep;
 
     LmsDiscreteScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = new SigmaSchedule(config);
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
+        super(config);
     }
 
     @Override
     public void setTimesteps(int steps) {
-        schedule.set(steps);
+        super.setTimesteps(steps);
         derivatives.forEach(Timesteps::drop);
         derivatives.clear();
         nextStep = 0;
-    }
-
-    @Override
-    public double[] timesteps() {
-        return schedule.timesteps();
-    }
-
-    @Override
-    public double initNoiseSigma() {
-        return schedule.initNoiseSigma();
-    }
-
-    @Override
-    public Tensor scaleModelInput(Tensor sample, int stepIndex) {
-        return schedule.scale(sample, stepIndex);
     }
 
     @Override

@@ -18,8 +18,7 @@ import org.evallearn.tensor.ConfigFile;
  * The returned tensors belong to the caller's {@link org.evallearn.tensor.Scope}.
  */
 public sealed interface Scheduler
-        permits DdimScheduler, PndmScheduler, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler,
-                LmsDiscreteScheduler, DpmSolverMultistepScheduler {
+        permits DdimScheduler, PndmScheduler, DpmSolverMultistepScheduler, SigmaScheduler {
 
     SchedulerConfig config();
 
