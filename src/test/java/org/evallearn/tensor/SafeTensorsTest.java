@@ -91,6 +91,30 @@ class SafeTensorsTest {
     }
 
     @Test
+    void readsTensorsBeyondTwoGibibytes() throws IOException {
+        // A sparse file: 2 GiB + 4 KiB of U8 filler, then one F32 tensor whose bytes are real.
+        long filler = (1L << 31) + 4096;
+        String json = "{\"filler\":{\"dtype\":\"U8\",\"shape\":[" + filler + "],\"data_offsets\":[0," + filler + "]},"
+                + "\"tail\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" + filler + "," + (filler + 8) + "]}}";
+        byte[] h = json.getBytes(StandardCharsets.UTF_8);
+        Path file = dir.resolve("big.safetensors");
+        try (var raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            ByteBuffer head = ByteBuffer.allocate(8 + h.length).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).put(h);
+            raf.write(head.array());
+            raf.seek(8 + h.length + filler);
+            raf.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putFloat(6.5f).putFloat(-1f).array());
+        }
+        try (Scope s = Scope.open(); SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            Tensor tail = f.get("tail");
+            assertEquals(6.5f, tail.select(0, 0).item_float());
+            assertEquals(-1f, tail.select(0, 1).item_float());
+            assertEquals(filler, f.get("filler").numel());
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    @Test
     void rejectsMalformedFilesNamingFileAndTensor() throws IOException {
         assertError(Files.write(dir.resolve("short.safetensors"), new byte[] {1, 2}), "not a safetensors file");
         byte[] hugeLen = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(1L << 50).array();
