@@ -1,0 +1,112 @@
+package org.evallearn.technique;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Tensor;
+import org.evallearn.config.Technique;
+import org.evallearn.diffusion.StableDiffusionPipeline;
+import org.evallearn.diffusion.TinyPipeline;
+import org.evallearn.tensor.Placement;
+import org.evallearn.tensor.Scope;
+import org.evallearn.tensor.TensorCompare;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** UCE's closed-form edit on a tiny random pipeline. */
+class UceTest {
+    @TempDir Path dir;
+    StableDiffusionPipeline pipe;
+
+    @BeforeEach
+    void load() {
+        TinyPipeline.write(dir.resolve("tiny"), 5);
+        pipe = StableDiffusionPipeline.load(dir.resolve("tiny"), Placement.CPU_F32);
+    }
+
+    @AfterEach
+    void close() {
+        pipe.close();
+    }
+
+    /** |a - b| / |b| over the whole tensor. */
+    private static double relative(Tensor a, Tensor b) {
+        return a.sub(b).norm().item_double() / b.norm().item_double();
+    }
+
+    @Test
+    void theEditSendsTheErasedConceptToItsGuideAndKeepsThePreservedOne() {
+        // λ tiny next to |c|²: the least-squares terms dominate, so the constraints hold almost exactly.
+        Uce.Edit edit = new Uce.Edit(List.of("a cat"), List.of("a dog"), List.of("a tree"), 1.0, 1.0, 1e-7);
+        try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
+            Tensor erased = Uce.lastTokenEmbeddings(pipe, List.of("a cat")).t();
+            Tensor guide = Uce.lastTokenEmbeddings(pipe, List.of("a dog")).t();
+            Tensor kept = Uce.lastTokenEmbeddings(pipe, List.of("a tree")).t();
+            Map<String, Tensor> edited = Uce.computeEdit(pipe, edit);
+            Map<String, Tensor> params = pipe.unet().namedParameters();
+            assertEquals(params.keySet().stream().filter(Uce::isEdited).count(), edited.size());
+            assertTrue(edited.size() > 0 && edited.size() % 2 == 0, "to_k and to_v of each cross-attention");
+            for (var e : edited.entrySet()) {
+                Tensor w = params.get(e.getKey());
+                Tensor w2 = e.getValue();
+                double toGuide = relative(w2.mm(erased), w.mm(guide));
+                double keep = relative(w2.mm(kept), w.mm(kept));
+                assertTrue(toGuide < 1e-4, e.getKey() + ": erased concept vs guide, relative " + toGuide);
+                assertTrue(keep < 1e-4, e.getKey() + ": preserved concept moved, relative " + keep);
+                assertTrue(relative(w.mm(erased), w.mm(guide)) > 1e-2, "the concepts differ before the edit");
+            }
+        }
+    }
+
+    @Test
+    void theOfficialDefaultsMoveTheConceptTowardsTheEmptyPromptAndTouchNothingElse() {
+        Map<String, Tensor> before = new HashMap<>();
+        List<String> keys = new ArrayList<>();
+        try (InferenceMode guard = new InferenceMode()) {
+            for (var e : pipe.unet().namedParameters().entrySet()) {
+                before.put(e.getKey(), Scope.open().escape(e.getValue().clone()));
+                keys.add(e.getKey());
+            }
+        }
+        Tensor c;
+        Tensor g;
+        try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
+            c = s.escape(Uce.lastTokenEmbeddings(pipe, List.of("nudity")).t());
+            g = s.escape(Uce.lastTokenEmbeddings(pipe, List.of("")).t());
+        }
+        List<String> log = new ArrayList<>();
+        TechniqueContext context = new TechniqueContext("tiny", dir.resolve("cache"), 0, log::add);
+        Techniques.prepare(new Technique.Uce(new Technique.UceWeights.Preset(Technique.UcePreset.NUDITY), Optional.empty(),
+                Technique.UceConceptType.OBJECT), pipe, context);
+        int edited = 0;
+        try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
+            Map<String, Tensor> after = pipe.unet().namedParameters();
+            for (String k : keys) {
+                if (!Uce.isEdited(k)) {
+                    assertTrue(TensorCompare.exact(after.get(k), before.get(k)).pass(), k + " changed");
+                    continue;
+                }
+                edited++;
+                Tensor w = before.get(k);
+                double was = relative(w.mm(c), w.mm(g));
+                double is = relative(after.get(k).mm(c), w.mm(g));
+                assertTrue(is < 0.5 * was, k + ": distance to the guide " + was + " -> " + is);
+            }
+        }
+        assertTrue(edited > 0);
+        assertTrue(log.stream().anyMatch(l -> l.contains("computed uce")), String.join("\n", log));
+        before.values().forEach(Tensor::close);
+        c.close();
+        g.close();
+    }
+}
