@@ -18,6 +18,7 @@ public final class Techniques {
         if (technique instanceof Technique.FreeRun) return plain(base, "base model, unchanged");
         if (technique instanceof Technique.NegativePrompt n) return negativePrompt(base, n.negativePrompt());
         if (technique instanceof Technique.Uce u) return Uce.prepare(u, base, context);
+        if (technique instanceof Technique.Mace m) return Mace.prepare(m, base, context);
         throw new UnsupportedOperationException("technique '" + technique.name() + "' is not implemented yet");
     }
 

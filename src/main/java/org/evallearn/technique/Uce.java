@@ -103,20 +103,16 @@ public final class Uce {
             // The solve is done in float64: λI + Σ c cᵀ is badly conditioned when λ is small next to |c|².
             Tensor ce = lastTokenEmbeddings(pipe, edit.erase()).to(torch.ScalarType.Double);   // (n_e, D)
             Tensor cg = lastTokenEmbeddings(pipe, edit.guide()).to(torch.ScalarType.Double);   // (n_e, D)
-            long d = ce.size(1);
-            Tensor mat2 = torch.eye(d).to(ce.device(), torch.ScalarType.Double).mul(new Scalar(edit.lamb()))
-                    .add(ce.t().mm(ce).mul(new Scalar(edit.eraseScale())));
+            Tensor gram = ce.t().mm(ce).mul(new Scalar(edit.eraseScale())); // Σ c cᵀ, λI added in rightFactor
             // Σ v*_i c_iᵀ = W Σ g_i c_iᵀ, and Σ W c_j c_jᵀ = W Σ c_j c_jᵀ: W factors out on the left.
             Tensor right = cg.t().mm(ce).mul(new Scalar(edit.eraseScale()));
             if (!edit.preserve().isEmpty()) {
                 Tensor cp = lastTokenEmbeddings(pipe, edit.preserve()).to(torch.ScalarType.Double);
                 Tensor keep = cp.t().mm(cp).mul(new Scalar(edit.preserveScale()));
-                mat2 = mat2.add(keep);
+                gram = gram.add(keep);
                 right = right.add(keep);
             }
-            Tensor inverse = torch.inverse(mat2);
-            Tensor identity = torch.eye(d).to(ce.device(), torch.ScalarType.Double).mul(new Scalar(edit.lamb()));
-            Tensor factor = identity.add(right).mm(inverse); // W' = W (λI + right) mat2⁻¹
+            Tensor factor = rightFactor(edit.lamb(), right, gram); // W' = W (λI + right) (λI + gram)⁻¹
             for (var e : pipe.unet().namedParameters().entrySet()) {
                 if (!isEdited(e.getKey())) continue;
                 Tensor w = e.getValue();
@@ -124,6 +120,17 @@ public final class Uce {
             }
         }
         return out;
+    }
+
+    /**
+     * The matrix F with W' = W F when every target is a projection by W itself:
+     * {@code (λI + right) (λI + gram)⁻¹} (float64, D × D).
+     */
+    static Tensor rightFactor(double lamb, Tensor right, Tensor gram) {
+        try (Scope s = Scope.open()) {
+            Tensor identity = torch.eye(gram.size(0)).to(gram.device(), torch.ScalarType.Double).mul(new Scalar(lamb));
+            return s.handUp(identity.add(right).mm(torch.inverse(identity.add(gram))));
+        }
     }
 
     /** The weights UCE edits: every cross-attention key and value projection. */
