@@ -17,6 +17,8 @@ public final class Attention {
     public final Linear to_out_0;
     private final long heads;
     private final AttentionKernel kernel;
+    /** Sees each call's head-split queries and keys (MACE reads its attention maps so); null: none. */
+    public AttentionProbe probe;
 
     /** @param contextDim channels of the keys' source: queryDim for self-attention */
     public Attention(Params p, long queryDim, long contextDim, long heads, long headDim, AttentionKernel kernel) {
@@ -36,6 +38,7 @@ public final class Attention {
             Tensor q = splitHeads(to_q.forward(x));
             Tensor k = splitHeads(to_k.forward(ctx));
             Tensor v = splitHeads(to_v.forward(ctx));
+            if (probe != null) probe.observe(q, k);
             Tensor attn = kernel.apply(q, k, v);
             long b = attn.size(0), n = attn.size(2);
             Tensor merged = attn.transpose(1, 2).reshape(b, n, heads * attn.size(3));

@@ -141,19 +141,56 @@ public final class Mace {
         return out;
     }
 
-    /** The cache key of a MACE config. */
-    static String canonicalKey(Technique.Mace m) {
-        return String.format(Locale.ROOT, "mace erase=%s from=%s lambda_cfr=%s templates=%s", m.eraseConcepts(), m.eraseFrom(),
-                m.lambdaCfr(), TEMPLATES);
+    /** The cache key of a MACE config with its LoRA training. */
+    static String canonicalKey(Technique.Mace m, MaceLora.Training t) {
+        return String.format(Locale.ROOT, "mace erase=%s from=%s lambda_cfr=%s templates=%s lora=%s masks=own_attention", m.eraseConcepts(),
+                m.eraseFrom(), m.lambdaCfr(), TEMPLATES, t);
     }
 
     /** Edits {@code pipe}'s UNet in place as the config says and returns the generator. */
     public static PreparedTechnique prepare(Technique.Mace config, StableDiffusionPipeline pipe, TechniqueContext context) {
-        String key = canonicalKey(config);
+        MaceLora.Training training = MaceLora.Training.defaults(context.seed());
+        String key = canonicalKey(config, training);
         context.log().accept("mace: " + key);
         String summary = EditedWeights.apply(pipe.unet(), context, "mace", key, config.loadPath(), config.savePath(),
-                () -> refine(pipe, config.eraseConcepts(), config.eraseFrom(), config.lambdaCfr()));
+                () -> compute(pipe, config, training, MaceLora.OWN_ATTENTION, context.log()));
         context.log().accept("mace: " + summary);
         return Techniques.plain(pipe, "mace: " + summary);
+    }
+
+    /**
+     * The whole of MACE: CFR, then one LoRA per concept trained on the refined model, then their
+     * fusion. The model holds the refined weights while the LoRAs train and gets its own back after.
+     */
+    public static Map<String, Tensor> compute(StableDiffusionPipeline pipe, Technique.Mace config, MaceLora.Training training,
+            MaceLora.MaskProvider masks, java.util.function.Consumer<String> log) {
+        try (Scope s = Scope.open()) {
+            Map<String, Tensor> refined = refine(pipe, config.eraseConcepts(), config.eraseFrom(), config.lambdaCfr());
+            Map<String, Tensor> original = new LinkedHashMap<>();
+            try (InferenceMode guard = new InferenceMode()) {
+                for (String k : refined.keySet()) original.put(k, pipe.unet().namedParameters().get(k).clone());
+            }
+            List<Map<String, Tensor>> edits = new ArrayList<>();
+            List<Tensor> inputs = new ArrayList<>();
+            List<String> from = sources(config.eraseConcepts(), config.eraseFrom());
+            try {
+                EditedWeights.copyInto(pipe.unet(), refined);
+                for (int k = 0; k < config.eraseConcepts().size(); k++) {
+                    String concept = config.eraseConcepts().get(k);
+                    Map<String, Tensor> edit = new LinkedHashMap<>(refined);
+                    edit.putAll(MaceLora.train(pipe, concept, training, masks, log));
+                    edits.add(edit);
+                    try (InferenceMode guard = new InferenceMode()) {
+                        inputs.add(conceptRows(pipe, concept, from.get(k)).erased());
+                    }
+                }
+            } finally {
+                EditedWeights.copyInto(pipe.unet(), original);
+            }
+            Map<String, Tensor> fused = fuse(refined, edits, inputs, config.lambdaCfr());
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            fused.forEach((k, v) -> out.put(k, s.handUp(v)));
+            return out;
+        }
     }
 }

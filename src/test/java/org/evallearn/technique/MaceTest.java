@@ -111,6 +111,20 @@ class MaceTest {
     }
 
     @Test
+    void theLoraLowersTheConceptsAttentionInsideItsMask() {
+        List<String> log = new ArrayList<>();
+        try (Scope s = Scope.open()) {
+            Map<String, Tensor> lora = MaceLora.train(pipe, "nudity", new MaceLora.Training(30, 1e-2, 1, 1, 7), MaceLora.OWN_ATTENTION, log::add);
+            assertEquals(pipe.unet().namedParameters().keySet().stream().filter(k -> k.contains("attn2.to_k.weight")).count(), lora.size());
+            lora.forEach((k, w) -> assertTrue(!TensorCompare.exact(w, pipe.unet().namedParameters().get(k)).pass(), k + " unchanged"));
+        }
+        assertEquals(2, log.size(), String.join("\n", log));
+        double first = Double.parseDouble(log.get(0).substring(log.get(0).lastIndexOf(' ') + 1));
+        double last = Double.parseDouble(log.get(1).substring(log.get(1).lastIndexOf(' ') + 1));
+        assertTrue(last < 0.5 * first, "attention in mask " + first + " -> " + last);
+    }
+
+    @Test
     void prepareRefinesOnlyTheCrossAttentionProjectionsAndCaches() {
         List<String> log = new ArrayList<>();
         TechniqueContext context = new TechniqueContext("tiny", dir.resolve("cache"), 0, log::add);
