@@ -69,16 +69,6 @@ public final class DdimScheduler implements Scheduler {
     }
 
     @Override
-    public double initNoiseSigma() {
-        return 1.0;
-    }
-
-    @Override
-    public Tensor scaleModelInput(Tensor sample, int stepIndex) {
-        return sample;
-    }
-
-    @Override
     public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, StepNoise noiseOrNull) {
         Timesteps.checkIndex(timesteps, stepIndex);
         int t = (int) timesteps[stepIndex];

@@ -75,16 +75,6 @@ public final class PndmScheduler implements Scheduler {
     }
 
     @Override
-    public double initNoiseSigma() {
-        return 1.0;
-    }
-
-    @Override
-    public Tensor scaleModelInput(Tensor sample, int stepIndex) {
-        return sample;
-    }
-
-    @Override
     public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, StepNoise noiseOrNull) {
         Timesteps.checkIndex(timesteps, stepIndex);
         if (stepIndex != counter) {

@@ -32,11 +32,21 @@ public sealed interface Scheduler
      */
     double[] timesteps();
 
-    /** The standard deviation of the initial noise: latents = randn · initNoiseSigma. */
-    double initNoiseSigma();
+    /**
+     * The standard deviation of the initial noise: latents = randn · initNoiseSigma. 1 for the
+     * alpha-parameterised schedulers (DDIM, PNDM, DPM-Solver++); the sigma schedulers override it.
+     */
+    default double initNoiseSigma() {
+        return 1.0;
+    }
 
-    /** diffusers {@code scale_model_input}: the model input at step {@code stepIndex}. */
-    Tensor scaleModelInput(Tensor sample, int stepIndex);
+    /**
+     * diffusers {@code scale_model_input}: the model input at step {@code stepIndex}. The identity
+     * except for the sigma schedulers, which divide by sqrt(sigma² + 1).
+     */
+    default Tensor scaleModelInput(Tensor sample, int stepIndex) {
+        return sample;
+    }
 
     /**
      * diffusers {@code step(...).prev_sample}: the sample at the next timestep.
