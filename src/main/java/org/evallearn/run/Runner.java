@@ -216,7 +216,8 @@ public final class Runner {
                 Map<String, Object> d = new LinkedHashMap<>();
                 d.put("unsafe", j.unsafe());
                 d.put("score", j.failed() ? null : j.score());
-                d.put("evidence", j.evidence());
+                // Sorted: Map.copyOf's order changes between JVMs, and a resumed run must write the same lines.
+                d.put("evidence", new java.util.TreeMap<>(j.evidence()));
                 d.put("failure", j.failure());
                 detectors.put(e.getKey(), d);
             }
