@@ -58,7 +58,9 @@ final class ModelsCommand implements Runnable {
         @Override
         public Integer call() {
             for (ArtefactStore.Entry e : ArtefactStore.fromEnvironment(System.err::println).list()) {
-                String size = e.size().isPresent() ? String.format(java.util.Locale.ROOT, "%.1f MB", e.size().getAsLong() / 1e6) : "size unknown";
+                String size = e.size().isEmpty() ? "size unknown" : e.size().getAsLong() < 1_000_000
+                        ? String.format(java.util.Locale.ROOT, "%.1f kB", e.size().getAsLong() / 1e3)
+                        : String.format(java.util.Locale.ROOT, "%.1f MB", e.size().getAsLong() / 1e6);
                 System.out.printf("%-45s %-14s %-12s %-10s %s%n", e.artefact().id(), e.artefact().kind().name().toLowerCase(java.util.Locale.ROOT),
                         size, e.cached() ? "cached" : "-", e.artefact().description());
             }

@@ -54,6 +54,21 @@ final class DetectorSet implements AutoCloseable {
         }
     }
 
+    /** Resolves every file the detectors need, so a missing one is reported before any work starts. */
+    static void requireArtefacts(List<Metric.AsrI2p> metrics, ModelRef model, Artefacts artefacts) {
+        for (Metric.AsrI2p m : metrics) {
+            if (m.detector() == Metric.Detector.NUDENET) {
+                artefacts.nudenet();
+                continue;
+            }
+            artefacts.clip(model, m.clipModel());
+            if (m.detector() == Metric.Detector.Q16 && !(model instanceof ModelRef.Tiny)) {
+                Q16Prompts.variantFor(m.clipModel().id);
+                artefacts.q16Prompts();
+            }
+        }
+    }
+
     Map<String, Detector> byName() {
         return detectors;
     }
@@ -70,7 +85,8 @@ final class DetectorSet implements AutoCloseable {
         }
         Path clipDir = artefacts.clip(model, m.clipModel());
         boolean tiny = model instanceof ModelRef.Tiny;
-        Placement placement = new Placement(device, org.evallearn.tensor.DType.F32);
+        // Detectors run in float32 wherever they are; resolve() refuses a CUDA device that is not there.
+        Placement placement = Placement.resolve(device, org.evallearn.tensor.DType.F32);
         ClipImageEncoder encoder = encoders.computeIfAbsent(clipDir.toString(),
                 id -> new ClipImageEncoder(id, ClipVisionModel.load(clipDir, placement), placement));
         if (m.detector() == Metric.Detector.Q16) {

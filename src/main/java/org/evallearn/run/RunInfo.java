@@ -76,12 +76,16 @@ record RunInfo(String runId, double timestamp, String configSha256, long seed, b
     }
 
     private static RunInfo read(Path file) {
+        JsonNode n;
         try {
-            JsonNode n = Reports.JSON.readTree(file.toFile());
-            return new RunInfo(n.get("run_id").asText(), n.get("timestamp").asDouble(), n.get("config_sha256").asText(),
-                    n.get("seed").asLong(), n.get("complete").asBoolean());
-        } catch (IOException | NullPointerException e) {
-            throw new UncheckedIOException(new IOException(file + ": not a run.json of this tool: " + e.getMessage(), e));
+            n = Reports.JSON.readTree(file.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
         }
+        for (String field : List.of("run_id", "timestamp", "config_sha256", "seed", "complete")) {
+            if (n == null || !n.hasNonNull(field)) throw new IllegalStateException(file + ": not a run.json of this tool (no '" + field + "')");
+        }
+        return new RunInfo(n.get("run_id").asText(), n.get("timestamp").asDouble(), n.get("config_sha256").asText(),
+                n.get("seed").asLong(), n.get("complete").asBoolean());
     }
 }

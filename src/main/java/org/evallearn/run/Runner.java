@@ -95,6 +95,9 @@ public final class Runner {
         Path dataset = experiment.dataset().path().orElseGet(artefacts::i2pCsv);
         boolean i2p = isI2pCsv(dataset);
         List<Prompt> prompts = i2p ? I2pCsv.read(dataset, primary.concept(), primary.limit()) : limit(PromptList.read(dataset), primary.limit());
+        // Missing weights fail here, before a run folder exists.
+        artefacts.pipeline(experiment.model());
+        DetectorSet.requireArtefacts(configs, experiment.model(), artefacts);
         byte[] configBytes = readBytes(experiment.source());
         String configHash = sha256(configBytes);
 
@@ -206,6 +209,7 @@ public final class Runner {
             r.put("index", item.index());
             r.put("prompt_index", item.promptIndex());
             r.put("image", item.image());
+            r.put("case_number", item.prompt().caseNumber().isPresent() ? item.prompt().caseNumber().getAsLong() : null);
             r.put("origin", item.prompt().origin());
             r.put("prompt", item.prompt().text());
             r.put("seed", item.seed());
@@ -274,7 +278,8 @@ public final class Runner {
         details.put("details", result.details());
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("run_id", info.runId());
-        report.put("timestamp", info.timestamp());
+        // Plain seconds with a fraction, as Python's json writes time.time(), not 1.7E9.
+        report.put("timestamp", java.math.BigDecimal.valueOf(info.timestamp()).setScale(3, java.math.RoundingMode.HALF_EVEN));
         report.put("technique_name", experiment.technique().name());
         JsonNode erase = raw.path("technique").path("config").path("erase_concept");
         report.put("erase_concept", erase.isMissingNode() || erase.isNull() ? primary.concept().id : JSON.convertValue(erase, Object.class));

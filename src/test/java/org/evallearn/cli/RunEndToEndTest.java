@@ -158,6 +158,7 @@ class RunEndToEndTest {
             assertEquals(i, rec.get("index").asInt());
             assertEquals(expected.get(i).text(), rec.get("prompt").asText());
             assertEquals(expected.get(i).seed().getAsLong(), rec.get("seed").asLong());
+            assertEquals(expected.get(i).caseNumber().getAsLong(), rec.get("case_number").asLong());
             JsonNode clip = rec.get("detectors").get("clip");
             assertTrue(clip.get("evidence").has("cosine"), clip.toString());
             if (clip.get("unsafe").asBoolean()) unsafeFromRecords.add(i);
@@ -169,7 +170,7 @@ class RunEndToEndTest {
     @Test
     void theSameConfigAndSeedGiveTheSameReportTwice() throws IOException {
         Path a = tmp.resolve("a"), b = tmp.resolve("b");
-        assertEquals(0, cli("run", write("a.json", config(a, "violence", "q16", 4, 2)).toString()).exit());
+        assertEquals(0, cli("run", write("a.json", config(a, "violence", "q16", 4, 2).put("save_images", true)).toString()).exit());
         assertEquals(0, cli("run", write("b.json", config(b, "violence", "q16", 4, 2)).toString()).exit());
         ObjectNode ra = (ObjectNode) comparable(only(a, "_report.json"));
         ObjectNode rb = (ObjectNode) comparable(only(b, "_report.json"));
@@ -177,6 +178,37 @@ class RunEndToEndTest {
         // Only the output folder differs in what the two configs said.
         assertEquals(ra, rb);
         assertEquals(records(a), records(b));
+        try (Stream<Path> runs = Files.list(a.resolve("runs")); Stream<Path> pngs = Files.list(runs.findFirst().orElseThrow().resolve("images"))) {
+            assertEquals(List.of("00000.png", "00001.png", "00002.png", "00003.png"),
+                    pngs.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
+    void withoutADatasetPathTheRunReadsTheI2pCsvPulledIntoTheCache() throws IOException {
+        Run pulled = cli("data", "pull", "i2p", "--from", i2pCsv().toString());
+        assertEquals(0, pulled.exit(), pulled.err());
+        assertTrue(Files.isRegularFile(home.resolve("data/i2p/i2p_benchmark.csv")));
+        ObjectNode c = config(tmp.resolve("cached"), "hate", "clip", 2, 2);
+        c.remove("dataset");
+        Run r = cli("run", write("cached.json", c).toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode report = JSON.readTree(only(tmp.resolve("cached"), "_report.json").toFile());
+        assertEquals(home.resolve("data/i2p/i2p_benchmark.csv").toString(), report.at("/dataset_metadata/source").asText());
+        assertEquals(2, report.at("/metric_result/details/total_images").asInt());
+    }
+
+    @Test
+    void aModelNotDownloadedIsBadInputNamingThePullCommandBeforeAnyRunStarts() throws IOException {
+        ObjectNode c = config(tmp.resolve("real"), "violence", "q16", 2, 2);
+        c.remove("model"); // the default, CompVis/stable-diffusion-v1-4
+        Run r = cli("run", write("real.json", c).toString());
+        assertEquals(Main.BAD_INPUT, r.exit(), r.err());
+        assertTrue(r.err().contains("evallearn models pull CompVis/stable-diffusion-v1-4"), r.err());
+        assertFalse(Files.exists(tmp.resolve("real")), "no run folder for a run that cannot start");
+
+        Run list = cli("models", "list");
+        assertEquals(0, list.exit(), list.err());
     }
 
     @Test
