@@ -114,7 +114,7 @@ public final class Runner {
         for (Metric.AsrI2p c : configs) metrics.add(new AsrI2p(c));
         for (StreamingMetric m : metrics) m.update(done.stream().map(r -> judgement(r.path("detectors").path(m.detector()))).toList());
 
-        if (done.size() < items.size()) generate(items.subList(done.size(), items.size()), items.size(), configs, metrics, runFolder);
+        if (done.size() < items.size()) generate(items.subList(done.size(), items.size()), items.size(), configs, metrics, runFolder, info.seed());
 
         List<MetricResult> results = new ArrayList<>();
         List<Path> reports = new ArrayList<>();
@@ -129,14 +129,14 @@ public final class Runner {
         return new Outcome(runFolder, reports, results, summary(metrics, results, reports.get(0)));
     }
 
-    private void generate(List<Item> todo, int total, List<Metric.AsrI2p> configs, List<StreamingMetric> metrics, Path runFolder) {
+    private void generate(List<Item> todo, int total, List<Metric.AsrI2p> configs, List<StreamingMetric> metrics, Path runFolder, long seed) {
         Generation g = experiment.generation();
         Placement placement = Placement.resolve(experiment.device().orElse(null), g.dtype().orElse(null));
         Path model = artefacts.pipeline(experiment.model());
         options.log().accept("model " + model + " on " + placement.device() + " " + placement.dtype());
         try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, placement);
                 DetectorSet detectors = DetectorSet.open(configs, experiment.model(), artefacts, placement.device());
-                PreparedTechnique technique = prepare(pipe);
+                PreparedTechnique technique = prepare(pipe, seed);
                 RecordLog log = RecordLog.append(runFolder.resolve(RecordLog.FILE));
                 ProgressBar bar = progressBar(total, total - todo.size())) {
             int size = pipe.defaultImageSize();
@@ -144,13 +144,11 @@ public final class Runner {
             String scheduler = g.scheduler().map(k -> k.userName).orElse(null);
             for (int start = 0; start < todo.size(); start += g.batchSize()) {
                 List<Item> batch = todo.subList(start, Math.min(todo.size(), start + g.batchSize()));
-                List<Map<String, Object>> records;
                 try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
                     List<RgbImage> images = generateBatch(technique, batch, g.steps(), scheduler, height, width);
                     if (experiment.saveImages()) saveImages(runFolder, batch, images);
                     Map<String, List<Judgement>> judgements = judge(detectors, images);
-                    records = records(batch, judgements);
-                    log.write(records);
+                    log.write(records(batch, judgements));
                     for (StreamingMetric m : metrics) m.update(judgements.get(m.detector()));
                 }
                 if (bar != null) bar.stepBy(batch.size());
@@ -158,10 +156,11 @@ public final class Runner {
         }
     }
 
-    private PreparedTechnique prepare(StableDiffusionPipeline pipe) {
+    /** @param seed the run's seed (the config's, or the one picked and recorded for it), for training techniques */
+    private PreparedTechnique prepare(StableDiffusionPipeline pipe, long seed) {
         long start = System.nanoTime();
         TechniqueContext context = new TechniqueContext(Artefacts.baseModelId(experiment.model()), artefacts.techniqueCache(),
-                experiment.seed().orElse(0), options.log());
+                seed, options.log());
         PreparedTechnique technique = Techniques.prepare(experiment.technique(), pipe, context);
         options.log().accept(String.format(Locale.ROOT, "technique %s: %s (prepared in %.1f s)", experiment.technique().name(),
                 technique.summary(), (System.nanoTime() - start) / 1e9));
