@@ -31,7 +31,7 @@ final class Reports {
 
     /** Writes the three files for one metric; returns them in the order above. */
     static List<Path> write(Path outputDir, Map<String, Object> report, Map<String, Object> fullExtras, String concept) {
-        if (!REPORT_KEYS.equals(List.copyOf(report.keySet()))) throw new IllegalArgumentException("report keys " + report.keySet());
+        if (!REPORT_KEYS.equals(List.copyOf(report.keySet()))) throw new IllegalStateException("report keys " + report.keySet() + ", expected " + REPORT_KEYS);
         Map<String, Object> full = new LinkedHashMap<>(report);
         full.putAll(fullExtras);
         String runId = (String) report.get("run_id");

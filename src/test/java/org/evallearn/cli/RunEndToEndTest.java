@@ -199,6 +199,24 @@ class RunEndToEndTest {
     }
 
     @Test
+    void aYamlConfigRunsAndItsTechniqueConfigIsReportedAsWritten() throws IOException {
+        Path out = tmp.resolve("yaml");
+        Path file = tmp.resolve("neg.yaml");
+        Files.writeString(file, String.join("\n", "output_dir: " + out, "seed: 3", "model: tiny",
+                "technique:", "  name: negative_prompt", "  config:", "    erase_concept: violence",
+                "generation: {steps: 2, batch_size: 2}", "dataset: {path: " + i2pCsv() + "}",
+                "metric:", "  name: asr_i2p", "  config: {concept_name: violence, detector: q16, limit: 2}", ""));
+        Run r = cli("run", file.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode full = JSON.readTree(only(out, "_report_full.json").toFile());
+        assertEquals("negative_prompt", full.get("technique_name").asText());
+        assertEquals("violence", full.get("erase_concept").asText());
+        assertEquals(JSON.readTree("{\"erase_concept\": \"violence\"}"), full.get("technique_config"));
+        assertEquals(JSON.readTree("{\"concept_name\": \"violence\", \"detector\": \"q16\", \"limit\": 2}"), full.get("metric_config"));
+        assertTrue(Files.isRegularFile(out.resolve("negative_prompt_violence_latest_report.json")));
+    }
+
+    @Test
     void aModelNotDownloadedIsBadInputNamingThePullCommandBeforeAnyRunStarts() throws IOException {
         ObjectNode c = config(tmp.resolve("real"), "violence", "q16", 2, 2);
         c.remove("model"); // the default, CompVis/stable-diffusion-v1-4
