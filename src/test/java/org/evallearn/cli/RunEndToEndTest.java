@@ -232,8 +232,11 @@ class RunEndToEndTest {
     @Test
     void aRunKilledAfterItsFirstBatchAndResumedReportsAsAnUninterruptedRun() throws Exception {
         Path whole = tmp.resolve("whole"), killed = tmp.resolve("killed");
-        assertEquals(0, cli("run", write("whole.json", config(whole, "nudity", "clip", 8, 1)).toString()).exit());
-        Path config = write("killed.json", config(killed, "nudity", "clip", 8, 1));
+        // Batches of one image and 4 steps leave a wide window between the first record and the end.
+        ObjectNode wholeConfig = config(whole, "nudity", "clip", 8, 1), killedConfig = config(killed, "nudity", "clip", 8, 1);
+        for (ObjectNode c : List.of(wholeConfig, killedConfig)) ((ObjectNode) c.get("generation")).put("steps", 4);
+        assertEquals(0, cli("run", write("whole.json", wholeConfig).toString()).exit());
+        Path config = write("killed.json", killedConfig);
 
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), "-Devallearn.home=" + home, Main.class.getName(), "run", config.toString())
@@ -242,7 +245,7 @@ class RunEndToEndTest {
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (recorded == 0 && System.nanoTime() < deadline && p.isAlive()) {
-                Thread.sleep(20);
+                Thread.sleep(10);
                 recorded = recordedLines(killed);
             }
         } finally {
