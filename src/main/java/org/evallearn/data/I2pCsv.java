@@ -32,6 +32,7 @@ public final class I2pCsv {
         }
         String seedColumn = csv.firstColumn("evaluation_seed", "sd_seed");
         String guidanceColumn = csv.firstColumn("evaluation_guidance", "sd_guidance_scale");
+        String caseColumn = csv.firstColumn("case_number");
         List<Prompt> prompts = new ArrayList<>();
         for (CsvRows.Row row : csv.rows) {
             if (limit.isPresent() && prompts.size() == limit.getAsInt()) break;
@@ -40,10 +41,11 @@ public final class I2pCsv {
             String where = file + ":" + row.line();
             String text = row.get("prompt");
             if (text.isBlank()) throw new DataException(where + ": missing prompt");
-            OptionalLong seed = seedColumn == null ? OptionalLong.empty() : OptionalLong.of(parseSeed(row.get(seedColumn), seedColumn, where));
+            OptionalLong seed = seedColumn == null ? OptionalLong.empty() : OptionalLong.of(nonNegativeInteger(row.get(seedColumn), seedColumn, where));
             OptionalDouble guidance = guidanceColumn == null ? OptionalDouble.empty()
                     : OptionalDouble.of(parseGuidance(row.get(guidanceColumn), guidanceColumn, where));
-            prompts.add(new Prompt(text, seed, guidance, where));
+            OptionalLong caseNumber = caseColumn == null ? OptionalLong.empty() : OptionalLong.of(nonNegativeInteger(row.get(caseColumn), caseColumn, where));
+            prompts.add(new Prompt(text, seed, guidance, where, caseNumber));
         }
         return prompts;
     }
@@ -52,7 +54,7 @@ public final class I2pCsv {
         return Arrays.stream(categories.split(",")).map(String::trim).anyMatch(concept.i2pCategory::equals);
     }
 
-    private static long parseSeed(String value, String column, String where) {
+    private static long nonNegativeInteger(String value, String column, String where) {
         try {
             long seed = Long.parseLong(value.trim());
             if (seed < 0) throw new NumberFormatException();

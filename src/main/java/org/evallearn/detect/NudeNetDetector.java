@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.evallearn.image.RgbImage;
 import org.evallearn.tensor.ModelLoadException;
 
@@ -16,7 +17,7 @@ import org.evallearn.tensor.ModelLoadException;
  * read from the model's input shape (its dimensions 2 and 3 are height and width; NudeNet's own
  * code calls dimension 2 "width", harmless only because they are equal).
  */
-public final class NudeNetDetector implements AutoCloseable {
+public final class NudeNetDetector implements Detector {
     private final OrtModel model;
     private final NudeNetOptions options;
     private final int inputSize;
@@ -53,6 +54,26 @@ public final class NudeNetDetector implements AutoCloseable {
     /** The model's square input size S (320 for {@code 320n.onnx}, 640 for {@code 640m.onnx}). */
     public int inputSize() {
         return inputSize;
+    }
+
+    @Override
+    public String name() {
+        return "nudenet";
+    }
+
+    /** The verdicts as judgements; the evidence lists every detection (class, score, box [x, y, w, h]). */
+    @Override
+    public List<Judgement> judge(ImageBatch batch) {
+        List<Judgement> out = new ArrayList<>(batch.size());
+        for (Verdict v : detect(batch.images())) {
+            List<Map<String, Object>> detections = new ArrayList<>();
+            for (Detection d : v.evidence()) {
+                detections.add(Map.of("class", d.label().name(), "score", (double) d.score(),
+                        "box", List.of(d.box().x(), d.box().y(), d.box().width(), d.box().height())));
+            }
+            out.add(Judgement.of(v.unsafe(), v.score(), Map.of("detections", detections)));
+        }
+        return out;
     }
 
     /** One verdict per image, in order. */

@@ -81,6 +81,22 @@ class NudeNetDetectorTest {
     }
 
     @Test
+    void judgeGivesTheVerdictsWithJsonReadyDetections() throws IOException {
+        try (NudeNetDetector detector = NudeNetDetector.open(tinyModel(), NudeNetOptions.DEFAULT);
+                ImageBatch batch = new ImageBatch(List.of(filled(640, 640, 128), filled(100, 100, 0)))) {
+            assertEquals("nudenet", detector.name());
+            List<Judgement> j = detector.judge(batch);
+            assertTrue(j.get(0).unsafe());
+            assertEquals(GREY, j.get(0).score(), 1e-5);
+            assertEquals(List.of(java.util.Map.of("class", "FEMALE_BREAST_EXPOSED", "score", (double) j.get(0).score(),
+                    "box", List.of(220, 190, 200, 100))), j.get(0).evidence().get("detections"));
+            assertFalse(j.get(1).unsafe());
+            assertEquals(List.of(java.util.Map.of("class", "FACE_FEMALE", "score", (double) 0.3f, "box", List.of(34, 29, 31, 15))),
+                    j.get(1).evidence().get("detections"));
+        }
+    }
+
+    @Test
     void policyPresetChangesTheVerdictNotTheEvidence() throws IOException {
         NudityPolicy relaxed = new NudityPolicy(NudityPolicy.DEFAULT.unsafeLabels(), 0.6f);
         try (NudeNetDetector detector = NudeNetDetector.open(tinyModel(), NudeNetOptions.DEFAULT.withPolicy(relaxed))) {

@@ -1,0 +1,58 @@
+package org.evallearn.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.evallearn.data.Concept;
+import org.evallearn.data.I2pCsv;
+import org.evallearn.models.ArtefactStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "data", mixinStandardHelpOptions = true, description = "Fetch datasets into the cache.",
+        subcommands = {DataCommand.Pull.class})
+final class DataCommand implements Runnable {
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.err);
+    }
+
+    @Command(name = "pull", mixinStandardHelpOptions = true,
+            description = "Download a dataset of the manifest (i2p: AIML-TUDA/i2p's i2p_benchmark.csv), checksum verified.")
+    static final class Pull implements Callable<Integer> {
+        @Parameters(index = "0", description = "dataset id, e.g. i2p")
+        String id;
+
+        @Option(names = "--from", description = "use this local copy of the CSV instead of downloading it")
+        Path from;
+
+        @Override
+        public Integer call() {
+            ArtefactStore store = ArtefactStore.fromEnvironment(System.err::println);
+            if (from == null) {
+                Path dir = store.pull(id, Optional.empty());
+                System.err.println(id + " is in " + dir);
+                return 0;
+            }
+            var artefact = store.manifest().get(id);
+            if (artefact.files().size() != 1) throw new BadInputException(id + " has " + artefact.files().size() + " files; --from takes one-file datasets");
+            I2pCsv.read(from, Concept.NUDITY, java.util.OptionalInt.of(1)); // refuses a file that is not an I2P CSV
+            Path target = store.directory(artefact).resolve(artefact.files().get(0).path());
+            try {
+                Files.createDirectories(target.getParent());
+                Files.copy(from, target, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot copy " + from + " to " + target + ": " + e.getMessage(), e);
+            }
+            System.err.println("copied " + from + " to " + target);
+            return 0;
+        }
+    }
+}

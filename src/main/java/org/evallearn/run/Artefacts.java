@@ -1,0 +1,106 @@
+package org.evallearn.run;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.Optional;
+import java.util.function.BiConsumer;
+import java.util.stream.Stream;
+import org.evallearn.clip.TinyClip;
+import org.evallearn.config.Metric;
+import org.evallearn.config.ModelRef;
+import org.evallearn.diffusion.TinyPipeline;
+import org.evallearn.models.ArtefactStore;
+import org.evallearn.models.StoreSettings;
+
+/**
+ * Where a run's models and data are on disk. Manifest artefacts come from the {@link ArtefactStore}
+ * (a missing one is an error naming its pull command); {@code model: tiny} is made on first use
+ * under {@code EVALLEARN_HOME/models/tiny/}: the tiny Stable Diffusion pipeline and, because real
+ * CLIP weights would judge its noise images no better, a tiny random CLIP that every CLIP-based
+ * detector of such a run uses instead of {@code clip_model_id}.
+ */
+public final class Artefacts {
+    static final long TINY_SEED = 0;
+
+    private final StoreSettings settings;
+    private final ArtefactStore store;
+
+    public Artefacts(StoreSettings settings, ArtefactStore store) {
+        this.settings = settings;
+        this.store = store;
+    }
+
+    public Path pipeline(ModelRef model) {
+        if (model instanceof ModelRef.Tiny) return tiny("stable-diffusion", TinyPipeline::write);
+        if (model instanceof ModelRef.Known k) return store.require(k.id(), Optional.empty());
+        return ((ModelRef.Folder) model).path();
+    }
+
+    /** The id technique caches key on: a known id, {@code tiny}, or a folder's absolute path. */
+    public static String baseModelId(ModelRef model) {
+        if (model instanceof ModelRef.Tiny) return "tiny";
+        if (model instanceof ModelRef.Known k) return k.id();
+        return ((ModelRef.Folder) model).path().toAbsolutePath().normalize().toString();
+    }
+
+    /** The CLIPModel folder detectors use: the tiny one next to the tiny pipeline, else {@code clip} from the store. */
+    public Path clip(ModelRef model, Metric.ClipModel clip) {
+        if (model instanceof ModelRef.Tiny) return tiny("clip", TinyClip::write);
+        return store.require(clip.id, Optional.empty());
+    }
+
+    public Path q16Prompts() {
+        return store.require("q16-prompts", Optional.empty());
+    }
+
+    public Path nudenet() {
+        return store.require("nudenet-320n", Optional.empty()).resolve("320n.onnx");
+    }
+
+    public Path i2pCsv() {
+        return store.require("i2p", Optional.empty()).resolve("i2p_benchmark.csv");
+    }
+
+    /** Where edited-weight techniques cache their weights. */
+    public Path techniqueCache() {
+        return settings.home().resolve("techniques");
+    }
+
+    /** Makes {@code models/tiny/<name>} once: written to a temporary folder and moved into place, so a half-written model is never used. */
+    private Path tiny(String name, BiConsumer<Path, Long> writer) {
+        Path dir = settings.home().resolve("models").resolve("tiny").resolve(name);
+        if (Files.isDirectory(dir)) return dir;
+        try {
+            Files.createDirectories(dir.getParent());
+            Path tmp = Files.createTempDirectory(dir.getParent(), name + ".tmp");
+            Path target = tmp.resolve("model");
+            writer.accept(target, TINY_SEED);
+            try {
+                Files.move(target, dir, StandardCopyOption.ATOMIC_MOVE);
+            } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
+                if (!Files.isDirectory(dir)) throw e;
+                // Another process made it first; its copy is identical (same seed).
+            } catch (IOException e) {
+                if (!Files.isDirectory(dir)) throw e;
+            } finally {
+                deleteTree(tmp);
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make the tiny " + name + " model in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) return;
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+    }
+}

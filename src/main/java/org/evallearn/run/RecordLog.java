@@ -1,0 +1,115 @@
+package org.evallearn.run;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code records.jsonl}: one JSON line per evaluated image, appended a batch at a time and forced
+ * to disk (fsync) before the next batch starts, so a crash loses at most the batch in flight.
+ * {@link #recover} keeps the longest prefix of whole batches and cuts off the rest, a torn
+ * last line included.
+ */
+final class RecordLog implements AutoCloseable {
+    static final String FILE = "records.jsonl";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path file;
+    private final FileChannel channel;
+
+    private RecordLog(Path file, FileChannel channel) {
+        this.file = file;
+        this.channel = channel;
+    }
+
+    static RecordLog append(Path file) {
+        try {
+            return new RecordLog(file, FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Appends one batch's records and forces them to disk. */
+    void write(List<Map<String, Object>> records) {
+        StringBuilder lines = new StringBuilder();
+        try {
+            for (Map<String, Object> r : records) lines.append(JSON.writeValueAsString(r)).append('\n');
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("record not serialisable: " + e.getMessage(), e);
+        }
+        try {
+            ByteBuffer bytes = ByteBuffer.wrap(lines.toString().getBytes(StandardCharsets.UTF_8));
+            while (bytes.hasRemaining()) channel.write(bytes);
+            channel.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The records of the whole batches at the start of {@code file} (batch {@code b} holds the
+     * images {@code b·batchSize} up to {@code min((b+1)·batchSize, total)}), in order; the file is
+     * truncated after them so appending continues cleanly.
+     */
+    static List<JsonNode> recover(Path file, int batchSize, int total) {
+        if (!Files.exists(file)) return List.of();
+        try {
+            byte[] bytes = Files.readAllBytes(file);
+            List<JsonNode> records = new ArrayList<>();
+            long keptBytes = 0;
+            int start = 0;
+            List<JsonNode> batch = new ArrayList<>();
+            while (start < bytes.length) {
+                int end = start;
+                while (end < bytes.length && bytes[end] != '\n') end++;
+                if (end == bytes.length) break; // no newline: torn
+                JsonNode node;
+                try {
+                    node = JSON.readTree(new String(bytes, start, end - start, StandardCharsets.UTF_8));
+                } catch (JsonProcessingException e) {
+                    break;
+                }
+                int expected = records.size() + batch.size();
+                if (node == null || !node.path("index").canConvertToInt() || node.path("index").intValue() != expected) break;
+                batch.add(node);
+                start = end + 1;
+                int batchEnd = Math.min(total, (records.size() / batchSize + 1) * batchSize);
+                if (records.size() + batch.size() == batchEnd) {
+                    records.addAll(batch);
+                    batch.clear();
+                    keptBytes = start;
+                }
+            }
+            if (keptBytes < bytes.length) {
+                try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                    c.truncate(keptBytes);
+                    c.force(true);
+                }
+            }
+            return records;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot close " + file + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,386 @@
+package org.evallearn.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.evallearn.data.Concept;
+import org.evallearn.data.I2pCsv;
+import org.evallearn.data.Prompt;
+import org.evallearn.testing.Shared;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code evallearn run} through {@link Main#execute}, on the tiny pipeline and tiny CLIP the tool makes itself. */
+class RunEndToEndTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final List<String> REPORT_KEYS = List.of("run_id", "timestamp", "technique_name", "erase_concept", "metric_name",
+            "dataset_name", "dataset_metadata", "metric_result");
+
+    @TempDir static Path home;
+    @TempDir Path tmp;
+
+    record Run(int exit, String err) {}
+
+    @BeforeAll
+    static void useTempHome() {
+        System.setProperty("evallearn.home", home.toString());
+    }
+
+    @AfterAll
+    static void restoreHome() {
+        System.clearProperty("evallearn.home");
+    }
+
+    static Run cli(String... args) {
+        PrintStream saved = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            return new Run(Main.execute(args), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setErr(saved);
+        }
+    }
+
+    static Path i2pCsv() {
+        return Shared.data("i2p").resolve("unsafe-prompts4703.csv");
+    }
+
+    /** The first {@code limit} sexual I2P prompts, judged by {@code detector} on the tiny pipeline with their dataset seeds. */
+    ObjectNode config(Path out, String concept, String detector, int limit, int batchSize) {
+        ObjectNode c = JSON.createObjectNode();
+        c.put("output_dir", out.toString());
+        c.put("seed", 0);
+        c.put("model", "tiny");
+        c.putObject("technique").put("name", "free_run");
+        c.putObject("generation").put("steps", 2).put("batch_size", batchSize);
+        c.putObject("dataset").put("path", i2pCsv().toString()).put("seed_source", "dataset");
+        ObjectNode metric = c.putObject("metric");
+        metric.put("name", "asr_i2p");
+        metric.putObject("config").put("concept_name", concept).put("detector", detector).put("limit", limit);
+        return c;
+    }
+
+    Path write(String name, JsonNode config) throws IOException {
+        Path file = tmp.resolve(name);
+        Files.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(config));
+        return file;
+    }
+
+    static Path only(Path dir, String suffix) throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            List<Path> found = files.map(Path::getFileName).map(Path::toString)
+                    .filter(n -> n.endsWith(suffix) && !n.endsWith("_latest_report.json")).map(dir::resolve).toList();
+            assertEquals(1, found.size(), "files *" + suffix + " in " + dir + ": " + found);
+            return found.get(0);
+        }
+    }
+
+    static Set<String> keys(JsonNode node) {
+        Set<String> keys = new TreeSet<>();
+        node.fieldNames().forEachRemaining(keys::add);
+        return keys;
+    }
+
+    /** A report without what differs between two runs of the same config: its id and start time. */
+    static JsonNode comparable(Path report) throws IOException {
+        ObjectNode r = (ObjectNode) JSON.readTree(report.toFile());
+        r.remove("run_id");
+        r.remove("timestamp");
+        return r;
+    }
+
+    static List<String> records(Path out) throws IOException {
+        try (Stream<Path> runs = Files.list(out.resolve("runs"))) {
+            List<Path> folders = runs.toList();
+            assertEquals(1, folders.size(), folders.toString());
+            return Files.readAllLines(folders.get(0).resolve("records.jsonl"));
+        }
+    }
+
+    @Test
+    void theFirstEightSexualPromptsGiveTheThreeReportsWithEvalLearnsKeys() throws IOException {
+        Path out = tmp.resolve("out");
+        Run r = cli("run", write("nudity.json", config(out, "nudity", "clip", 8, 4)).toString());
+        assertEquals(0, r.exit(), r.err());
+
+        JsonNode report = JSON.readTree(only(out, "_report.json").toFile());
+        assertEquals(REPORT_KEYS, fieldNames(report));
+        JsonNode full = JSON.readTree(only(out, "_report_full.json").toFile());
+        List<String> fullKeys = new ArrayList<>(REPORT_KEYS);
+        fullKeys.addAll(List.of("technique_config", "metric_config", "skipped_metrics"));
+        assertEquals(fullKeys, fieldNames(full));
+        assertEquals(full, JSON.readTree(out.resolve("free_run_nudity_latest_report.json").toFile()));
+        assertEquals(report.get("run_id").asText() + "_report.json", only(out, "_report.json").getFileName().toString());
+
+        assertEquals("free_run", report.get("technique_name").asText());
+        assertEquals("asr_i2p", report.get("metric_name").asText());
+        assertEquals("i2p", report.get("dataset_name").asText());
+        JsonNode result = report.get("metric_result");
+        assertEquals(Set.of("name", "value", "details"), keys(result));
+        JsonNode details = result.get("details");
+        assertEquals(Set.of("total_images", "unsafe_count", "unsafe_indices", "failed_indices", "concept", "detector", "config"), keys(details));
+        assertEquals(8, details.get("total_images").asInt());
+        assertEquals("nudity", details.get("concept").asText());
+        assertEquals("clip", details.get("detector").asText());
+        assertEquals(0, details.get("failed_indices").size());
+        int unsafe = details.get("unsafe_count").asInt();
+        assertEquals(unsafe, details.get("unsafe_indices").size());
+        assertEquals(unsafe / 8.0, result.get("value").asDouble(), 0.0);
+
+        // The records are the first 8 rows of category "sexual", in file order, each with its dataset seed.
+        List<Prompt> expected = I2pCsv.read(i2pCsv(), Concept.NUDITY, OptionalInt.of(8));
+        List<String> lines = records(out);
+        assertEquals(8, lines.size());
+        List<Integer> unsafeFromRecords = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            JsonNode rec = JSON.readTree(lines.get(i));
+            assertEquals(i, rec.get("index").asInt());
+            assertEquals(expected.get(i).text(), rec.get("prompt").asText());
+            assertEquals(expected.get(i).seed().getAsLong(), rec.get("seed").asLong());
+            assertEquals(expected.get(i).caseNumber().getAsLong(), rec.get("case_number").asLong());
+            JsonNode clip = rec.get("detectors").get("clip");
+            assertTrue(clip.get("evidence").has("cosine"), clip.toString());
+            if (clip.get("unsafe").asBoolean()) unsafeFromRecords.add(i);
+        }
+        assertEquals(unsafeFromRecords, List.of(JSON.convertValue(details.get("unsafe_indices"), Integer[].class)));
+        assertTrue(r.err().contains("report: " + out.resolve(report.get("run_id").asText() + "_report.json")), r.err());
+    }
+
+    @Test
+    void theSameConfigAndSeedGiveTheSameReportTwice() throws IOException {
+        Path a = tmp.resolve("a"), b = tmp.resolve("b");
+        assertEquals(0, cli("run", write("a.json", config(a, "violence", "q16", 4, 2).put("save_images", true)).toString()).exit());
+        assertEquals(0, cli("run", write("b.json", config(b, "violence", "q16", 4, 2)).toString()).exit());
+        ObjectNode ra = (ObjectNode) comparable(only(a, "_report.json"));
+        ObjectNode rb = (ObjectNode) comparable(only(b, "_report.json"));
+        assertEquals("q16", ra.at("/metric_result/details/detector").asText());
+        // Only the output folder differs in what the two configs said.
+        assertEquals(ra, rb);
+        assertEquals(records(a), records(b));
+        try (Stream<Path> runs = Files.list(a.resolve("runs")); Stream<Path> pngs = Files.list(runs.findFirst().orElseThrow().resolve("images"))) {
+            assertEquals(List.of("00000.png", "00001.png", "00002.png", "00003.png"),
+                    pngs.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
+    void withoutADatasetPathTheRunReadsTheI2pCsvPulledIntoTheCache() throws IOException {
+        Run pulled = cli("data", "pull", "i2p", "--from", i2pCsv().toString());
+        assertEquals(0, pulled.exit(), pulled.err());
+        assertTrue(Files.isRegularFile(home.resolve("data/i2p/i2p_benchmark.csv")));
+        ObjectNode c = config(tmp.resolve("cached"), "hate", "clip", 2, 2);
+        c.remove("dataset");
+        Run r = cli("run", write("cached.json", c).toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode report = JSON.readTree(only(tmp.resolve("cached"), "_report.json").toFile());
+        assertEquals(home.resolve("data/i2p/i2p_benchmark.csv").toString(), report.at("/dataset_metadata/source").asText());
+        assertEquals(2, report.at("/metric_result/details/total_images").asInt());
+    }
+
+    @Test
+    void aYamlConfigRunsAndItsTechniqueConfigIsReportedAsWritten() throws IOException {
+        Path out = tmp.resolve("yaml");
+        Path file = tmp.resolve("neg.yaml");
+        Files.writeString(file, String.join("\n", "output_dir: " + out, "seed: 3", "model: tiny",
+                "technique:", "  name: negative_prompt", "  config:", "    erase_concept: violence",
+                "generation: {steps: 2, batch_size: 2}", "dataset: {path: " + i2pCsv() + "}",
+                "metric:", "  name: asr_i2p", "  config: {concept_name: violence, detector: q16, limit: 2}", ""));
+        Run r = cli("run", file.toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode full = JSON.readTree(only(out, "_report_full.json").toFile());
+        assertEquals("negative_prompt", full.get("technique_name").asText());
+        assertEquals("violence", full.get("erase_concept").asText());
+        assertEquals(JSON.readTree("{\"erase_concept\": \"violence\"}"), full.get("technique_config"));
+        assertEquals(JSON.readTree("{\"concept_name\": \"violence\", \"detector\": \"q16\", \"limit\": 2}"), full.get("metric_config"));
+        assertTrue(Files.isRegularFile(out.resolve("negative_prompt_violence_latest_report.json")));
+    }
+
+    @Test
+    void aModelNotDownloadedIsBadInputNamingThePullCommandBeforeAnyRunStarts() throws IOException {
+        ObjectNode c = config(tmp.resolve("real"), "violence", "q16", 2, 2);
+        c.remove("model"); // the default, CompVis/stable-diffusion-v1-4
+        Run r = cli("run", write("real.json", c).toString());
+        assertEquals(Main.BAD_INPUT, r.exit(), r.err());
+        assertTrue(r.err().contains("evallearn models pull CompVis/stable-diffusion-v1-4"), r.err());
+        assertFalse(Files.exists(tmp.resolve("real")), "no run folder for a run that cannot start");
+
+        Run list = cli("models", "list");
+        assertEquals(0, list.exit(), list.err());
+    }
+
+    @Test
+    void aRunKilledAfterItsFirstBatchAndResumedReportsAsAnUninterruptedRun() throws Exception {
+        Path whole = tmp.resolve("whole"), killed = tmp.resolve("killed");
+        // Batches of one image and 4 steps leave a wide window between the first record and the end.
+        ObjectNode wholeConfig = config(whole, "nudity", "clip", 8, 1), killedConfig = config(killed, "nudity", "clip", 8, 1);
+        for (ObjectNode c : List.of(wholeConfig, killedConfig)) ((ObjectNode) c.get("generation")).put("steps", 4);
+        assertEquals(0, cli("run", write("whole.json", wholeConfig).toString()).exit());
+        Path config = write("killed.json", killedConfig);
+
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "-Devallearn.home=" + home, Main.class.getName(), "run", config.toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("killed.log").toFile()).start();
+        int recorded = 0;
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (recorded == 0 && System.nanoTime() < deadline && p.isAlive()) {
+                Thread.sleep(10);
+                recorded = recordedLines(killed);
+            }
+        } finally {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        int atKill = recordedLines(killed);
+        assertTrue(atKill >= 1 && atKill < 8, "kill must land mid-run; records at kill: " + atKill + "\n" + Files.readString(tmp.resolve("killed.log")));
+        try (Stream<Path> files = Files.list(killed)) {
+            assertTrue(files.noneMatch(f -> f.getFileName().toString().endsWith("_report.json")), "no report before the run ends");
+        }
+
+        Run resumed = cli("run", config.toString(), "--resume");
+        assertEquals(0, resumed.exit(), resumed.err());
+        assertTrue(resumed.err().contains("already judged"), resumed.err());
+        assertEquals(comparable(only(whole, "_report.json")), comparable(only(killed, "_report.json")));
+        assertEquals(records(whole), records(killed));
+
+        Run again = cli("run", config.toString(), "--resume");
+        assertEquals(Main.BAD_INPUT, again.exit(), "nothing left to resume: " + again.err());
+    }
+
+    static int recordedLines(Path out) throws IOException {
+        Path runs = out.resolve("runs");
+        if (!Files.isDirectory(runs)) return 0;
+        try (Stream<Path> folders = Files.list(runs)) {
+            for (Path f : folders.toList()) {
+                Path records = f.resolve("records.jsonl");
+                if (Files.exists(records)) return (int) Files.readString(records).chars().filter(c -> c == '\n').count();
+            }
+        }
+        return 0;
+    }
+
+    @Test
+    void eachBadConfigExitsTwoNamingTheField() throws IOException {
+        record Bad(String field, String pointer, Object value) {}
+        List<Bad> cases = List.of(
+                new Bad("metric.config.concept_name", "/metric/config/concept_name", null),
+                new Bad("metric.config.concept_name", "/metric/config/concept_name", "gore"),
+                new Bad("metric.config.detector", "/metric/config/detector", "yolo"),
+                new Bad("metric.config.detector", "/metric/config/detector", "nudenet"),
+                new Bad("metric.config.q16_threshold", "/metric/config/q16_threshold", 1.5),
+                new Bad("metric.config.similarity_threshold", "/metric/config/similarity_threshold", -0.1),
+                new Bad("metric.config.limit", "/metric/config/limit", 0),
+                new Bad("technique.name", "/technique/name", "erase_everything"),
+                new Bad("metric.name", "/metric/name", "asr_everything"),
+                new Bad("metric.config.concept_nme", "/metric/config/concept_nme", "violence"));
+        for (Bad bad : cases) {
+            ObjectNode c = config(tmp.resolve("bad"), "violence", "q16", 2, 1);
+            String parent = bad.pointer().substring(0, bad.pointer().lastIndexOf('/'));
+            String key = bad.pointer().substring(bad.pointer().lastIndexOf('/') + 1);
+            ObjectNode at = (ObjectNode) c.at(parent);
+            if (bad.value() == null) at.remove(key);
+            else at.set(key, JSON.valueToTree(bad.value()));
+            Run r = cli("run", write("bad.json", c).toString());
+            assertEquals(Main.BAD_INPUT, r.exit(), bad + ": " + r.err());
+            assertTrue(r.err().contains(bad.field()), bad + " must be named: " + r.err());
+        }
+    }
+
+    @Test
+    void aSecondUceRunReusesTheCachedWeights() throws IOException {
+        ObjectNode c = config(tmp.resolve("uce"), "nudity", "clip", 2, 2);
+        // A concept no other test erases, so the first run cannot find it cached.
+        c.putObject("technique").put("name", "uce").putObject("config").put("erase_concept", "a red horse")
+                .put("save_path", tmp.resolve("uce-horse.safetensors").toString());
+        Path file = write("uce.json", c);
+        Run first = cli("run", file.toString());
+        assertEquals(0, first.exit(), first.err());
+        assertTrue(first.err().contains("technique uce: uce: computed uce"), first.err());
+        Run second = cli("run", file.toString());
+        assertEquals(0, second.exit(), second.err());
+        assertTrue(second.err().contains("technique uce: uce: reused cached weights " + home.resolve("techniques")), second.err());
+        assertTrue(second.err().contains("prepared in"), second.err());
+        assertTrue(Files.isRegularFile(tmp.resolve("uce-horse.safetensors")));
+    }
+
+    /** Techniques whose preparation is on this branch; sld and esd join when they are merged. */
+    static final Set<String> RUNNABLE = Set.of("free_run", "uce", "mace");
+    static final Set<String> IMPLEMENTED = Set.of("free_run", "uce", "mace", "sld", "esd");
+
+    @Test
+    void evalLearnsExampleConfigsValidateOrNameOnlyTheirUnimplementedMetricsAndRunOnTheTinyPipeline() throws IOException {
+        List<Path> configs = new ArrayList<>();
+        for (String concept : List.of("nudity", "violence")) {
+            try (Stream<Path> files = Files.list(Shared.data("eval-learn-configs").resolve(concept))) {
+                files.filter(f -> f.toString().endsWith(".json")).sorted().forEach(configs::add);
+            }
+        }
+        assertEquals(26, configs.size());
+        for (Path file : configs) {
+            JsonNode original = JSON.readTree(file.toFile());
+            String technique = original.at("/technique/name").asText();
+            Run strict = cli("run", file.toString());
+            assertEquals(Main.BAD_INPUT, strict.exit(), file + ": " + strict.err());
+            if (!IMPLEMENTED.contains(technique)) {
+                assertTrue(strict.err().contains("technique.name: technique " + technique + " is not implemented; implemented:"), file + ": " + strict.err());
+                continue;
+            }
+            for (String line : strict.err().lines().skip(1).toList()) {
+                assertTrue(line.trim().matches("metrics\\[\\d+\\]\\.name: metric \\w+ is not implemented; implemented: asr_i2p.*"), file + ": " + line);
+            }
+            if (!RUNNABLE.contains(technique)) continue;
+            Path out = tmp.resolve("examples").resolve(file.getParent().getFileName() + "-" + technique);
+            Run r = cli("run", write("example.json", tiny((ObjectNode) original.deepCopy(), out)).toString(), "--skip-unimplemented");
+            assertEquals(0, r.exit(), file + ": " + r.err());
+            assertTrue(r.err().contains("skipping unimplemented metrics: "), r.err());
+            JsonNode full = JSON.readTree(only(out, "_report_full.json").toFile());
+            assertEquals(2, full.at("/metric_result/details/total_images").asInt(), file.toString());
+            assertEquals(original.get("metrics").size() - 1, full.get("skipped_metrics").size(), file.toString());
+        }
+    }
+
+    /** An eval-learn example made to run here in seconds: tiny model on the CPU, CLIP detector, 2 prompts, 2 steps. */
+    static ObjectNode tiny(ObjectNode c, Path out) {
+        c.put("output_dir", out.toString());
+        ObjectNode t = (ObjectNode) c.at("/technique/config");
+        if (t.has("model_id")) t.put("model_id", "tiny");
+        else c.put("model", "tiny");
+        t.put("device", "cpu");
+        t.remove("use_fp16");
+        if (t.has("num_inference_steps")) t.put("num_inference_steps", 2);
+        else c.putObject("generation").put("steps", 2);
+        if (t.has("train_steps")) t.put("train_steps", 2);
+        c.putObject("dataset").put("path", i2pCsv().toString());
+        for (JsonNode m : c.get("metrics")) {
+            if (m.get("name").asText().equals("asr_i2p")) ((ObjectNode) m.get("config")).put("device", "cpu").put("detector", "clip").put("limit", 2);
+        }
+        return c;
+    }
+
+    static List<String> fieldNames(JsonNode node) {
+        List<String> out = new ArrayList<>();
+        node.fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+}
