@@ -62,7 +62,19 @@ public final class Sampler {
      */
     public Tensor run(Tensor noise, Tensor uncond, Tensor cond, Scheduler scheduler, double guidanceScale,
             StepNoise stepNoise, Trace trace) {
+        return run(noise, uncond, cond, scheduler, guidanceScale, stepNoise, trace, scheduler.timesteps().length);
+    }
+
+    /**
+     * As {@link #run(Tensor, Tensor, Tensor, Scheduler, double, StepNoise, Trace)}, stopping after
+     * the first {@code steps} timesteps: the partly denoised latents ESD trains on.
+     */
+    public Tensor run(Tensor noise, Tensor uncond, Tensor cond, Scheduler scheduler, double guidanceScale,
+            StepNoise stepNoise, Trace trace, int steps) {
         double[] timesteps = scheduler.timesteps();
+        if (steps < 0 || steps > timesteps.length) {
+            throw new IllegalArgumentException("steps " + steps + " is not in [0, " + timesteps.length + "]");
+        }
         Tensor latents;
         Tensor context;
         try (Scope s = Scope.open()) {
@@ -71,7 +83,7 @@ public final class Sampler {
         }
         try {
             if (trace != null) trace.latents(0, latents);
-            for (int i = 0; i < timesteps.length; i++) {
+            for (int i = 0; i < steps; i++) {
                 try (Scope s = Scope.open()) {
                     Tensor input = scheduler.scaleModelInput(torch.cat(new TensorVector(latents, latents), 0), i);
                     TensorVector eps = model.predict(input, timesteps[i], context).chunk(2);

@@ -19,6 +19,7 @@ public final class Techniques {
         if (technique instanceof Technique.NegativePrompt n) return negativePrompt(base, n.negativePrompt());
         if (technique instanceof Technique.Uce u) return Uce.prepare(u, base, context);
         if (technique instanceof Technique.Mace m) return Mace.prepare(m, base, context);
+        if (technique instanceof Technique.Esd e) return Esd.prepare(e, base, context);
         throw new UnsupportedOperationException("technique '" + technique.name() + "' is not implemented yet");
     }
 
