@@ -324,8 +324,26 @@ class RunEndToEndTest {
         assertTrue(Files.isRegularFile(tmp.resolve("uce-horse.safetensors")));
     }
 
-    /** Techniques whose preparation is on this branch; sld and esd join when they are merged. */
-    static final Set<String> RUNNABLE = Set.of("free_run", "uce", "mace");
+    @Test
+    void aSecondEsdRunReusesTheCachedWeights() throws IOException {
+        ObjectNode c = config(tmp.resolve("esd"), "nudity", "clip", 2, 2);
+        // A concept no other test erases, so the first run cannot find it cached.
+        c.putObject("technique").put("name", "esd").putObject("config").put("erase_concept", "a green boat")
+                .put("train_method", "xattn").put("train_steps", 3).put("save_path", tmp.resolve("esd-boat.safetensors").toString());
+        Path file = write("esd.json", c);
+        Run first = cli("run", file.toString());
+        assertEquals(0, first.exit(), first.err());
+        assertTrue(first.err().contains("esd step 3/3: loss"), first.err());
+        assertTrue(first.err().contains("technique esd: esd: computed esd"), first.err());
+        Run second = cli("run", file.toString());
+        assertEquals(0, second.exit(), second.err());
+        assertTrue(second.err().contains("technique esd: esd: reused cached weights " + home.resolve("techniques")), second.err());
+        assertFalse(second.err().contains("esd step"), second.err());
+        assertTrue(Files.isRegularFile(tmp.resolve("esd-boat.safetensors")));
+    }
+
+    /** Techniques whose preparation is on this branch; sld joins when it is merged. */
+    static final Set<String> RUNNABLE = Set.of("free_run", "uce", "mace", "esd");
     static final Set<String> IMPLEMENTED = Set.of("free_run", "uce", "mace", "sld", "esd");
 
     @Test
