@@ -179,6 +179,7 @@ public final class Esd {
             ddim.setTimesteps(t.ddimSteps());
             int trainTimesteps = ddim.config().numTrainTimesteps();
             double sum = 0;
+            int summed = 0;
             long started = System.nanoTime();
             for (int step = start; step < t.steps(); step++) {
                 Draw draw = Draw.of(t.seed(), step, t.ddimSteps(), trainTimesteps);
@@ -204,14 +205,15 @@ public final class Esd {
                 }
                 losses.accept(loss);
                 sum += loss;
+                summed++;
                 int done = step + 1;
                 boolean save = done % checkpoint.every() == 0 && done < t.steps();
                 if (save) adam.save(checkpoint.file(), Map.of("config", key, "step", Integer.toString(done)));
                 if (done % LOG_EVERY == 0 || done == t.steps() || save) {
-                    int n = (done - start - 1) % LOG_EVERY + 1;
                     log.accept(String.format(Locale.ROOT, "esd step %d/%d: loss %.6f (mean of the last %d), %.2f s/step%s", done, t.steps(),
-                            sum / n, n, (System.nanoTime() - started) / 1e9 / (done - start), save ? ", checkpoint saved" : ""));
+                            sum / summed, summed, (System.nanoTime() - started) / 1e9 / (done - start), save ? ", checkpoint saved" : ""));
                     sum = 0;
+                    summed = 0;
                 }
             }
             try (NoGradGuard noGrad = new NoGradGuard()) {

@@ -22,6 +22,7 @@ import org.evallearn.config.Technique.EsdTrainMethod;
 import org.evallearn.diffusion.Noise;
 import org.evallearn.diffusion.StableDiffusionPipeline;
 import org.evallearn.diffusion.TinyPipeline;
+import org.evallearn.tensor.DType;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.Scope;
 import org.evallearn.tensor.TensorCompare;
@@ -196,6 +197,30 @@ class EsdTest {
             for (String k : straight.keySet()) {
                 assertTrue(TensorCompare.exact(resumed.get(k), straight.get(k)).pass(), k + " differs from the uninterrupted run");
             }
+        }
+    }
+
+    @Test
+    void fp16TrainingWithLossScalingFollowsTheFp32Run() {
+        // The CUDA path (fp16 weights, fp32 masters, loss scaling) run on the CPU at the official learning rate.
+        Technique.Esd config = config(EsdTrainMethod.XATTN, 6);
+        Esd.Training training = new Esd.Training(6, 5e-5, 2.0, 3.0, 4, 7);
+        try (Scope s = Scope.open();
+                StableDiffusionPipeline half = StableDiffusionPipeline.load(dir.resolve("tiny"), new Placement("cpu", DType.F16))) {
+            Map<String, Tensor> f32 = Esd.train(pipe, config, training, new Esd.Checkpoint(dir.resolve("a.safetensors"), 100), l -> {}, l -> {});
+            Map<String, Tensor> f16 = Esd.train(half, config, training, new Esd.Checkpoint(dir.resolve("b.safetensors"), 100), l -> {}, l -> {});
+            double dot = 0, n32 = 0, n16 = 0;
+            for (String k : f32.keySet()) {
+                assertEquals(torch.ScalarType.Half, f16.get(k).scalar_type().intern(), k);
+                Tensor d32 = f32.get(k).sub(pipe.unet().namedParameters().get(k));
+                Tensor d16 = f16.get(k).to(torch.ScalarType.Float).sub(half.unet().namedParameters().get(k).to(torch.ScalarType.Float));
+                dot += d32.mul(d16).sum().item_double();
+                n32 += d32.mul(d32).sum().item_double();
+                n16 += d16.mul(d16).sum().item_double();
+            }
+            double cosine = dot / Math.sqrt(n32 * n16);
+            assertTrue(cosine > 0.95, "cosine of the fp16 and fp32 weight changes " + cosine);
+            assertTrue(Math.abs(Math.sqrt(n16 / n32) - 1) < 0.1, "norms of the changes " + Math.sqrt(n32) + " vs " + Math.sqrt(n16));
         }
     }
 
