@@ -12,7 +12,9 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import java.util.function.DoubleConsumer;
+import org.bytedeco.pytorch.AutoGradMode;
 import org.bytedeco.pytorch.DeviceOptional;
+import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
@@ -157,18 +159,19 @@ public final class Esd {
      */
     public static Map<String, Tensor> train(StableDiffusionPipeline pipe, Technique.Esd config, Training t, Checkpoint checkpoint,
             Consumer<String> log, DoubleConsumer losses) {
+        if (InferenceMode.is_enabled()) throw new IllegalStateException("ESD trains with autograd: prepare it outside InferenceMode");
         UNet2DConditionModel frozen = pipe.unet();
         String key = canonicalKey(config, t, pipe.placement());
         Map<String, Tensor> out = new LinkedHashMap<>();
-        try (Scope s = Scope.open()) {
+        try (AutoGradMode grad = new AutoGradMode(true); Scope s = Scope.open()) {
             Map<String, Tensor> trained = new LinkedHashMap<>();
             UNet2DConditionModel model = trainableCopy(frozen, config.trainMethod(), pipe.placement(), trained);
             if (trained.isEmpty()) throw new IllegalArgumentException("train_method " + config.trainMethod() + " selects no UNet parameter");
-            Tensor uncond, concept, from;
+            Prompts prompts;
             try (NoGradGuard noGrad = new NoGradGuard()) {
-                uncond = pipe.encodePrompts(List.of(""));
-                concept = pipe.encodePrompts(List.of(config.eraseConcept()));
-                from = config.eraseFrom().equals(config.eraseConcept()) ? concept : pipe.encodePrompts(List.of(config.eraseFrom()));
+                Tensor concept = pipe.encodePrompts(List.of(config.eraseConcept()));
+                prompts = new Prompts(pipe.encodePrompts(List.of("")), concept,
+                        config.eraseFrom().equals(config.eraseConcept()) ? concept : pipe.encodePrompts(List.of(config.eraseFrom())));
             }
             Adam adam = new Adam(trained, t.learningRate());
             int start = resume(adam, checkpoint, key);
@@ -185,23 +188,12 @@ public final class Esd {
                 Draw draw = Draw.of(t.seed(), step, t.ddimSteps(), trainTimesteps);
                 double loss;
                 try (Scope stepScope = Scope.open()) {
-                    Tensor timestep = torch.full(new long[] {1}, new Scalar((double) draw.timestep()), new TensorOptions()
-                            .dtype(new ScalarTypeOptional(torch.ScalarType.Float)).device(new DeviceOptional(pipe.placement().torchDevice())));
-                    Tensor xt, target;
-                    try (NoGradGuard noGrad = new NoGradGuard()) {
-                        Tensor noise = Noise.initialLatents(draw.noiseSeed(), 1, frozen.config.inChannels(), frozen.config.sampleSize(),
-                                frozen.config.sampleSize()).to(pipe.placement().torchDevice(), pipe.placement().dtype().scalarType);
-                        xt = Sampler.of(model).run(noise, uncond, from, ddim, t.startGuidance(), null, null, draw.samplingSteps(t.ddimSteps()));
-                        Tensor e0 = frozen.forward(xt, timestep, uncond).to(torch.ScalarType.Float);
-                        Tensor ec = frozen.forward(xt, timestep, concept).to(torch.ScalarType.Float);
-                        Tensor anchor = from == concept ? ec : frozen.forward(xt, timestep, from).to(torch.ScalarType.Float);
-                        target = anchor.sub(ec.sub(e0).mul(new Scalar(t.negativeGuidance())));
-                    }
-                    Tensor diff = model.forward(xt, timestep, from).to(torch.ScalarType.Float).sub(target);
-                    Tensor mse = diff.mul(diff).mean();
+                    Tensor mse = loss(pipe, model, prompts, t, ddim, draw);
                     loss = mse.item_double();
-                    if (!adam.step(mse)) log.accept(String.format(Locale.ROOT, "esd step %d: non-finite gradient, step skipped, loss scale now %s",
-                            step + 1, adam.lossScale()));
+                    if (!adam.step(mse)) {
+                        log.accept(String.format(Locale.ROOT, "esd step %d: non-finite gradient, step skipped, loss scale now %s", step + 1,
+                                adam.lossScale()));
+                    }
                 }
                 losses.accept(loss);
                 sum += loss;
@@ -224,6 +216,35 @@ public final class Esd {
             }
         }
         return out;
+    }
+
+    /** The text states: empty prompt, concept c, and the erase_from text (the same tensor as c when it is c). (1, 77, D) each. */
+    private record Prompts(Tensor uncond, Tensor concept, Tensor from) {}
+
+    /**
+     * One step's loss, fp32: x_t sampled with the trained model as the draw says (no grad), then
+     * MSE(ε_θ(x_t, f), ε*(x_t, f) − η (ε*(x_t, c) − ε*(x_t, ∅))) with graph through ε_θ only.
+     */
+    private static Tensor loss(StableDiffusionPipeline pipe, UNet2DConditionModel model, Prompts p, Training t, Scheduler ddim, Draw draw) {
+        UNet2DConditionModel frozen = pipe.unet();
+        Placement at = pipe.placement();
+        try (Scope s = Scope.open()) {
+            Tensor timestep = torch.full(new long[] {1}, new Scalar((double) draw.timestep()),
+                    new TensorOptions().dtype(new ScalarTypeOptional(torch.ScalarType.Float)).device(new DeviceOptional(at.torchDevice())));
+            Tensor xt, target;
+            try (NoGradGuard noGrad = new NoGradGuard()) {
+                int side = frozen.config.sampleSize();
+                Tensor noise = Noise.initialLatents(draw.noiseSeed(), 1, frozen.config.inChannels(), side, side)
+                        .to(at.torchDevice(), at.dtype().scalarType);
+                xt = Sampler.of(model).run(noise, p.uncond(), p.from(), ddim, t.startGuidance(), null, null, draw.samplingSteps(t.ddimSteps()));
+                Tensor e0 = frozen.forward(xt, timestep, p.uncond()).to(torch.ScalarType.Float);
+                Tensor ec = frozen.forward(xt, timestep, p.concept()).to(torch.ScalarType.Float);
+                Tensor anchor = p.from() == p.concept() ? ec : frozen.forward(xt, timestep, p.from()).to(torch.ScalarType.Float);
+                target = anchor.sub(ec.sub(e0).mul(new Scalar(t.negativeGuidance())));
+            }
+            Tensor diff = model.forward(xt, timestep, p.from()).to(torch.ScalarType.Float).sub(target);
+            return s.handUp(diff.mul(diff).mean());
+        }
     }
 
     /**
