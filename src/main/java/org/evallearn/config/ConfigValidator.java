@@ -89,9 +89,13 @@ final class ConfigValidator {
             if (device.isEmpty()) device = techniqueDevice;
         }
         DatasetSpec dataset = dataset(raw.dataset());
+        boolean blur = Boolean.TRUE.equals(raw.blurSavedImages());
+        if (blur && !Boolean.TRUE.equals(raw.saveImages())) {
+            problems.add("blur_saved_images", "true needs save_images: true (only saved images are blurred)");
+        }
         if (!problems.isEmpty()) throw problems.exception();
         return new Experiment(file, outputDir, technique, List.copyOf(metrics), seed, model, generation, device,
-                Boolean.TRUE.equals(raw.saveImages()), dataset);
+                Boolean.TRUE.equals(raw.saveImages()), blur, dataset);
     }
 
     // ---- technique ----

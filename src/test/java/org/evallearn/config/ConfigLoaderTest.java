@@ -73,6 +73,8 @@ class ConfigLoaderTest {
                         "model", "'no/such-model' is neither a known model"),
                 Arguments.of("bad.json", "{" + ESD + ", \"dataset\": {\"seed_source\": \"random\"}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
                         "dataset.seed_source", "'random' is not allowed; allowed: dataset, config"),
+                Arguments.of("bad.json", "{" + ESD + ", \"blur_saved_images\": true, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "blur_saved_images", "true needs save_images: true"),
                 Arguments.of("bad.yaml", "technique:\n  name: esd\nmetric:\n  name: asr_i2p\n  config:\n    concept_name: nudity\n    detector: nudenet\n    limit: -3\n",
                         "metric.config.limit", "-3 is less than 1"),
                 Arguments.of("bad.yaml", "technique: {name: esd}\nmetric:\n  name: asr_i2p\n  config: {concept_name: shocking, detector: nudenet}\n",
