@@ -78,7 +78,8 @@ final class ConfigValidator {
             }
             modelName = f.modelId();
         }
-        ModelRef model = model(modelName == null ? ModelRef.DEFAULT_ID : modelName, techniqueFile instanceof FreeRunFile f && f.modelId() != null
+        String defaultModel = techniqueFile instanceof SldFile ? ModelRef.SLD_DEFAULT_ID : ModelRef.DEFAULT_ID;
+        ModelRef model = model(modelName == null ? defaultModel : modelName, techniqueFile instanceof FreeRunFile f && f.modelId() != null
                 ? "technique.config.model_id" : "model");
         Generation generation = generation(raw.generation(), techniqueFile);
         if (techniqueFile != null && techniqueFile.device() != null) {

@@ -343,8 +343,8 @@ class RunEndToEndTest {
         assertTrue(Files.isRegularFile(tmp.resolve("uce-horse.safetensors")));
     }
 
-    /** Techniques whose preparation is on this branch; sld and esd join when they are merged. */
-    static final Set<String> RUNNABLE = Set.of("free_run", "uce", "mace");
+    /** Techniques whose preparation is implemented; esd joins when it is merged. */
+    static final Set<String> RUNNABLE = Set.of("free_run", "uce", "mace", "sld");
     static final Set<String> IMPLEMENTED = Set.of("free_run", "uce", "mace", "sld", "esd");
 
     @Test
