@@ -78,7 +78,8 @@ final class ConfigValidator {
             }
             modelName = f.modelId();
         }
-        ModelRef model = model(modelName == null ? ModelRef.DEFAULT_ID : modelName, techniqueFile instanceof FreeRunFile f && f.modelId() != null
+        String defaultModel = techniqueFile instanceof SldFile ? ModelRef.SLD_DEFAULT_ID : ModelRef.DEFAULT_ID;
+        ModelRef model = model(modelName == null ? defaultModel : modelName, techniqueFile instanceof FreeRunFile f && f.modelId() != null
                 ? "technique.config.model_id" : "model");
         Generation generation = generation(raw.generation(), techniqueFile);
         if (techniqueFile != null && techniqueFile.device() != null) {
@@ -89,9 +90,13 @@ final class ConfigValidator {
             if (device.isEmpty()) device = techniqueDevice;
         }
         DatasetSpec dataset = dataset(raw.dataset());
+        boolean blur = Boolean.TRUE.equals(raw.blurSavedImages());
+        if (blur && !Boolean.TRUE.equals(raw.saveImages())) {
+            problems.add("blur_saved_images", "true needs save_images: true (only saved images are blurred)");
+        }
         if (!problems.isEmpty()) throw problems.exception();
         return new Experiment(file, outputDir, technique, List.copyOf(metrics), seed, model, generation, device,
-                Boolean.TRUE.equals(raw.saveImages()), dataset);
+                Boolean.TRUE.equals(raw.saveImages()), blur, dataset);
     }
 
     // ---- technique ----

@@ -5,7 +5,7 @@ import java.util.List;
 
 /**
  * Stage one: the config file as written, eval-learn's keys plus ours ({@code model},
- * {@code generation}, {@code device}, {@code save_images}, {@code dataset}); null = absent.
+ * {@code generation}, {@code device}, {@code save_images}, {@code blur_saved_images}, {@code dataset}); null = absent.
  * A technique's or metric's {@code config} stays a tree until its {@code name} says what it is.
  */
 public record ExperimentFile(
@@ -18,6 +18,7 @@ public record ExperimentFile(
         GenerationFile generation,
         String device,
         Boolean saveImages,
+        Boolean blurSavedImages,
         DatasetFile dataset) {
 
     /** {@code {"name": …, "config": {…}}} of a technique or metric. */

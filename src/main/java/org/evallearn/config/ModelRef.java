@@ -6,6 +6,9 @@ import java.nio.file.Path;
 public sealed interface ModelRef {
     String DEFAULT_ID = "CompVis/stable-diffusion-v1-4";
 
+    /** eval-learn's SLD always runs on this one (its SLDConfig.model_id is not settable). */
+    String SLD_DEFAULT_ID = "AIML-TUDA/stable-diffusion-safe";
+
     /** {@code tiny}: the random-weight pipeline the tool writes itself, for offline runs and tests. */
     record Tiny() implements ModelRef {}
 

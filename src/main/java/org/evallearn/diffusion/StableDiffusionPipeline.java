@@ -181,10 +181,17 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
     }
 
-    /** Generates the request's images; nothing is written to disk. */
+    /** Generates the request's images with classifier-free guidance; nothing is written to disk. */
     public List<RgbImage> generate(GenerationRequest request) {
+        try (Guidance cfg = Guidance.classifierFree(request.guidanceScale())) {
+            return generate(request, cfg);
+        }
+    }
+
+    /** Generates the request's images with {@code guidance} (fresh for this call, closed by the caller). */
+    public List<RgbImage> generate(GenerationRequest request, Guidance guidance) {
         try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
-            Tensor latents = sample(request);
+            Tensor latents = sample(request, guidance);
             try {
                 return decode(latents);
             } finally {
@@ -201,8 +208,18 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
     }
 
-    /** Final latents for the request (the caller closes them): encode prompts, seed noise per prompt, denoise. */
+    /** Final latents for the request (the caller closes them) with classifier-free guidance. */
     public Tensor sample(GenerationRequest request) {
+        try (Guidance cfg = Guidance.classifierFree(request.guidanceScale())) {
+            return sample(request, cfg);
+        }
+    }
+
+    /**
+     * Final latents for the request (the caller closes them): encode prompts (and the guidance's
+     * extra branch texts), seed noise per prompt, denoise.
+     */
+    public Tensor sample(GenerationRequest request, Guidance guidance) {
         int scale = vaeScaleFactor();
         if (request.height() % scale != 0 || request.width() % scale != 0) {
             throw new IllegalArgumentException("height and width must be multiples of " + scale + ", got "
@@ -225,8 +242,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                 noise.push_back(Noise.randn(g, shape));
             }
             Tensor init = torch.cat(noise, 0).to(placement.torchDevice(), placement.dtype().scalarType);
-            return Sampler.of(unet).run(init, encodePrompts(negatives), encodePrompts(request.prompts()), scheduler,
-                    request.guidanceScale(), StepNoise.perItem(generators), null);
+            List<Tensor> contexts = new ArrayList<>(List.of(encodePrompts(negatives), encodePrompts(request.prompts())));
+            for (String extra : guidance.extraPrompts()) contexts.add(encodePrompts(Collections.nCopies(batch, extra)));
+            return Sampler.of(unet).run(init, contexts, scheduler, guidance, StepNoise.perItem(generators), null,
+                    scheduler.timesteps().length);
         } finally {
             generators.forEach(Generator::close);
         }

@@ -22,7 +22,7 @@ public final class GoldenSuite {
 
     public static GoldenSuite standard() {
         return new GoldenSuite(List.of(new RngFixture(), new TokenizerFixture(), new UnetFixture(), new VaeFixture(),
-                new SamplerFixture(), new ClipFixture(), new ClipPreprocessFixture(), new NudeNetDecodeFixture()));
+                new SamplerFixture(), new SldFixture(), new ClipFixture(), new ClipPreprocessFixture(), new NudeNetDecodeFixture()));
     }
 
     /** Summary of a run: checks made and folders that no fixture runner handles. */

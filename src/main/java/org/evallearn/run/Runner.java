@@ -36,6 +36,7 @@ import org.evallearn.detect.ImageBatch;
 import org.evallearn.detect.Judgement;
 import org.evallearn.diffusion.GenerationRequest;
 import org.evallearn.diffusion.StableDiffusionPipeline;
+import org.evallearn.image.Blur;
 import org.evallearn.image.RgbImage;
 import org.evallearn.metric.AsrI2p;
 import org.evallearn.metric.MetricResult;
@@ -146,7 +147,7 @@ public final class Runner {
                 List<Item> batch = todo.subList(start, Math.min(todo.size(), start + g.batchSize()));
                 try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
                     List<RgbImage> images = generateBatch(technique, batch, g.steps(), scheduler, height, width);
-                    if (experiment.saveImages()) saveImages(runFolder, batch, images);
+                    if (experiment.saveImages()) saveImages(runFolder, batch, images, experiment.blurSavedImages());
                     Map<String, List<Judgement>> judgements = judge(detectors, images);
                     log.write(records(batch, judgements));
                     for (StreamingMetric m : metrics) m.update(judgements.get(m.detector()));
@@ -237,9 +238,12 @@ public final class Runner {
         return Judgement.of(d.get("unsafe").asBoolean(), d.get("score").asDouble(), JSON.convertValue(d.get("evidence"), Map.class));
     }
 
-    private static void saveImages(Path runFolder, List<Item> batch, List<RgbImage> images) {
+    private static void saveImages(Path runFolder, List<Item> batch, List<RgbImage> images, boolean blur) {
         Path dir = runFolder.resolve("images");
-        for (int i = 0; i < batch.size(); i++) images.get(i).writePng(dir.resolve(String.format(Locale.ROOT, "%05d.png", batch.get(i).index())));
+        for (int i = 0; i < batch.size(); i++) {
+            RgbImage image = blur ? Blur.gaussian(images.get(i), Blur.defaultSigma(images.get(i))) : images.get(i);
+            image.writePng(dir.resolve(String.format(Locale.ROOT, "%05d.png", batch.get(i).index())));
+        }
     }
 
     private ProgressBar progressBar(int total, int done) {

@@ -22,6 +22,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.evallearn.config.Technique;
+import org.evallearn.diffusion.Guidance;
 import org.evallearn.diffusion.Noise;
 import org.evallearn.diffusion.Sampler;
 import org.evallearn.diffusion.StableDiffusionPipeline;
@@ -236,7 +237,9 @@ public final class Esd {
                 int side = frozen.config.sampleSize();
                 Tensor noise = Noise.initialLatents(draw.noiseSeed(), 1, frozen.config.inChannels(), side, side)
                         .to(at.torchDevice(), at.dtype().scalarType);
-                xt = Sampler.of(model).run(noise, p.uncond(), p.from(), ddim, t.startGuidance(), null, null, draw.samplingSteps(t.ddimSteps()));
+                try (Guidance cfg = Guidance.classifierFree(t.startGuidance())) {
+                    xt = Sampler.of(model).run(noise, List.of(p.uncond(), p.from()), ddim, cfg, null, null, draw.samplingSteps(t.ddimSteps()));
+                }
                 Tensor e0 = frozen.forward(xt, timestep, p.uncond()).to(torch.ScalarType.Float);
                 Tensor ec = frozen.forward(xt, timestep, p.concept()).to(torch.ScalarType.Float);
                 Tensor anchor = p.from() == p.concept() ? ec : frozen.forward(xt, timestep, p.from()).to(torch.ScalarType.Float);

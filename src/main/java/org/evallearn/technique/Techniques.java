@@ -17,6 +17,7 @@ public final class Techniques {
     public static PreparedTechnique prepare(Technique technique, StableDiffusionPipeline base, TechniqueContext context) {
         if (technique instanceof Technique.FreeRun) return plain(base, "base model, unchanged");
         if (technique instanceof Technique.NegativePrompt n) return negativePrompt(base, n.negativePrompt());
+        if (technique instanceof Technique.Sld sld) return SafeLatentDiffusion.prepare(sld, base);
         if (technique instanceof Technique.Uce u) return Uce.prepare(u, base, context);
         if (technique instanceof Technique.Mace m) return Mace.prepare(m, base, context);
         if (technique instanceof Technique.Esd e) return Esd.prepare(e, base, context);

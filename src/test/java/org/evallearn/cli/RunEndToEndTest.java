@@ -1,5 +1,6 @@
 package org.evallearn.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,6 +25,9 @@ import java.util.stream.Stream;
 import org.evallearn.data.Concept;
 import org.evallearn.data.I2pCsv;
 import org.evallearn.data.Prompt;
+import org.evallearn.image.Blur;
+import org.evallearn.image.ImageDecoder;
+import org.evallearn.image.RgbImage;
 import org.evallearn.testing.Shared;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -178,9 +182,24 @@ class RunEndToEndTest {
         // Only the output folder differs in what the two configs said.
         assertEquals(ra, rb);
         assertEquals(records(a), records(b));
-        try (Stream<Path> runs = Files.list(a.resolve("runs")); Stream<Path> pngs = Files.list(runs.findFirst().orElseThrow().resolve("images"))) {
+        Path imagesA = imagesFolder(a);
+        try (Stream<Path> pngs = Files.list(imagesA)) {
             assertEquals(List.of("00000.png", "00001.png", "00002.png", "00003.png"),
                     pngs.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        // The same run with blur_saved_images keeps the blurred version of each image, and judges the sharp one.
+        Path c = tmp.resolve("c");
+        assertEquals(0, cli("run", write("c.json", config(c, "violence", "q16", 4, 2).put("save_images", true).put("blur_saved_images", true)).toString()).exit());
+        assertEquals(records(a), records(c));
+        RgbImage sharp = ImageDecoder.read(imagesA.resolve("00002.png"));
+        RgbImage blurred = ImageDecoder.read(imagesFolder(c).resolve("00002.png"));
+        assertArrayEquals(Blur.gaussian(sharp, Blur.defaultSigma(sharp)).rgb(), blurred.rgb());
+        assertFalse(java.util.Arrays.equals(sharp.rgb(), blurred.rgb()));
+    }
+
+    private static Path imagesFolder(Path outputDir) throws IOException {
+        try (Stream<Path> runs = Files.list(outputDir.resolve("runs"))) {
+            return runs.findFirst().orElseThrow().resolve("images");
         }
     }
 
@@ -342,8 +361,8 @@ class RunEndToEndTest {
         assertTrue(Files.isRegularFile(tmp.resolve("esd-boat.safetensors")));
     }
 
-    /** Techniques whose preparation is on this branch; sld joins when it is merged. */
-    static final Set<String> RUNNABLE = Set.of("free_run", "uce", "mace", "esd");
+    /** Techniques whose preparation is implemented. */
+    static final Set<String> RUNNABLE = Set.of("free_run", "uce", "mace", "sld", "esd");
     static final Set<String> IMPLEMENTED = Set.of("free_run", "uce", "mace", "sld", "esd");
 
     @Test

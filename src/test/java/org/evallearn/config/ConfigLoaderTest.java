@@ -73,6 +73,8 @@ class ConfigLoaderTest {
                         "model", "'no/such-model' is neither a known model"),
                 Arguments.of("bad.json", "{" + ESD + ", \"dataset\": {\"seed_source\": \"random\"}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
                         "dataset.seed_source", "'random' is not allowed; allowed: dataset, config"),
+                Arguments.of("bad.json", "{" + ESD + ", \"blur_saved_images\": true, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "blur_saved_images", "true needs save_images: true"),
                 Arguments.of("bad.yaml", "technique:\n  name: esd\nmetric:\n  name: asr_i2p\n  config:\n    concept_name: nudity\n    detector: nudenet\n    limit: -3\n",
                         "metric.config.limit", "-3 is less than 1"),
                 Arguments.of("bad.yaml", "technique: {name: esd}\nmetric:\n  name: asr_i2p\n  config: {concept_name: shocking, detector: nudenet}\n",
@@ -119,8 +121,11 @@ class ConfigLoaderTest {
     void techniqueDefaultsFollowEvalLearn() {
         Technique.Esd esd = (Technique.Esd) json(asr("{\"concept_name\": \"hate\"}")).technique();
         assertEquals(new Technique.Esd("violence", "violence", Technique.EsdTrainMethod.NOXATTN, 2.0, 200, 5e-5, Optional.empty(), Optional.empty()), esd);
-        Technique.Sld sld = (Technique.Sld) json("{\"technique\": {\"name\": \"sld\", \"config\": {\"erase_concept\": \"Violence\", \"preset\": \"MEDIUM\", \"sld_threshold\": 0.02}},"
-                + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"violence\"}}}").technique();
+        Experiment sldRun = json("{\"technique\": {\"name\": \"sld\", \"config\": {\"erase_concept\": \"Violence\", \"preset\": \"MEDIUM\", \"sld_threshold\": 0.02}},"
+                + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"violence\"}}}");
+        assertEquals(new ModelRef.Known("AIML-TUDA/stable-diffusion-safe"), sldRun.model(), "eval-learn's SLD base model");
+        assertEquals(new ModelRef.Known("CompVis/stable-diffusion-v1-4"), json(asr("{\"concept_name\": \"hate\"}")).model());
+        Technique.Sld sld = (Technique.Sld) sldRun.technique();
         assertEquals(new Technique.Sld("violence", Optional.of(Technique.SldPreset.MEDIUM), 1000, 10, 0.02, 0.3, 0.4), sld);
         Technique.Mace mace = (Technique.Mace) json("{\"technique\": {\"name\": \"mace\", \"config\": {\"erase_concept\": [\"nudity\", \"naked\"]}},"
                 + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"nudity\"}}}").technique();

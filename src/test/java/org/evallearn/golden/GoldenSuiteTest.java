@@ -29,10 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The suite behind {@code evallearn check-golden}, on shared/golden and on tampered copies of it. */
 class GoldenSuiteTest {
-    /** Folders of shared/golden this code must pass (sld-* belong to the SLD technique). */
+    /** Folders of shared/golden this code must pass: every one of them. */
     static final Set<String> CORE = Set.of("rng", "tokenizer", "unet-tiny", "vae-tiny", "clip-tiny", "clip-preprocess",
             "nudenet-decode", "sampler-ddim", "sampler-pndm", "sampler-euler", "sampler-euler_ancestral", "sampler-lms",
-            "sampler-dpmpp_2m");
+            "sampler-dpmpp_2m", "sld-medium", "sld-max");
 
     @TempDir Path tmp;
 
