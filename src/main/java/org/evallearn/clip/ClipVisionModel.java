@@ -41,11 +41,24 @@ public final class ClipVisionModel extends Model {
     private final ClipVisionConfig config;
 
     private ClipVisionModel(Params p, ClipVisionConfig config, boolean withProjection) {
-        this.visionModel = new ClipVisionTransformer(p.at("vision_model"), config);
-        this.visualProjection = withProjection
-                ? new Linear(p.at("visual_projection"), config.hiddenSize(), config.projectionDim(), false)
-                : null;
+        this(p, withProjection ? p.at("visual_projection") : null, config);
+    }
+
+    /** @param projection where {@code visual_projection} sits, or null for none */
+    private ClipVisionModel(Params tower, Params projection, ClipVisionConfig config) {
+        this.visionModel = new ClipVisionTransformer(tower.at("vision_model"), config);
+        this.visualProjection = projection == null ? null : new Linear(projection, config.hiddenSize(), config.projectionDim(), false);
         this.config = config;
+    }
+
+    /**
+     * A tower held inside another model, with the projection bound beside it rather than inside:
+     * diffusers' {@code StableDiffusionSafetyChecker} keeps a CLIPVisionModel at {@code vision_model}
+     * (keys {@code vision_model.vision_model.*}) and {@code visual_projection} at its top. The
+     * enclosing model owns the weights; closing this one frees nothing.
+     */
+    public static ClipVisionModel within(Params tower, Params projection, ClipVisionConfig config) {
+        return new ClipVisionModel(tower, projection, config);
     }
 
     /**
