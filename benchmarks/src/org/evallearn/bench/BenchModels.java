@@ -1,9 +1,20 @@
 package org.evallearn.bench;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.evallearn.clip.ClipTextConfig;
+import org.evallearn.clip.ClipTextModel;
+import org.evallearn.clip.ClipTokenizer;
+import org.evallearn.diffusion.AutoencoderKL;
+import org.evallearn.diffusion.StableDiffusionPipeline;
 import org.evallearn.diffusion.TinyPipeline;
+import org.evallearn.diffusion.UNet2DConditionModel;
 import org.evallearn.diffusion.UNetConfig;
+import org.evallearn.diffusion.checkpoint.Sd1Configs;
+import org.evallearn.tensor.ConfigFile;
+import org.evallearn.tensor.Placement;
+import org.evallearn.tensor.RandomBinder;
 
 /** The model sizes the benchmarks run: the tiny pipeline's, and a medium SD 1.x-shaped one. */
 final class BenchModels {
@@ -29,5 +40,20 @@ final class BenchModels {
             case "medium" -> new ClipTextConfig(49408, 768, 3072, 768, 12, 12, 77, "quick_gelu", 1e-5, 49407);
             default -> throw new IllegalArgumentException("size " + size);
         };
+    }
+
+    /**
+     * A pipeline of random weights at {@code size}: SD's CLIP tokenizer from
+     * {@code shared/golden/tokenizer} ({@code $EVALLEARN_SHARED}, else {@code ../shared}), SD 1.x's
+     * scheduler config and a tiny VAE (latents are benchmarked, images are not).
+     */
+    static StableDiffusionPipeline randomPipeline(String size, Placement placement) {
+        String shared = System.getenv("EVALLEARN_SHARED");
+        Path tokenizer = Path.of(shared != null && !shared.isBlank() ? shared : "../shared", "golden", "tokenizer");
+        if (!Files.isDirectory(tokenizer)) throw new IllegalStateException("CLIP tokenizer not found at " + tokenizer.toAbsolutePath());
+        RandomBinder binder = new RandomBinder(0, placement);
+        return new StableDiffusionPipeline(ClipTokenizer.load(tokenizer), ClipTextModel.random(text(size), false, binder),
+                UNet2DConditionModel.random(unet(size), binder), AutoencoderKL.random(TinyPipeline.vaeConfig(), binder),
+                new ConfigFile("SD 1.x scheduler config", Sd1Configs.scheduler()), placement);
     }
 }

@@ -5,17 +5,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import org.evallearn.clip.ClipTextModel;
-import org.evallearn.clip.ClipTokenizer;
 import org.evallearn.config.Technique;
-import org.evallearn.diffusion.AutoencoderKL;
 import org.evallearn.diffusion.StableDiffusionPipeline;
-import org.evallearn.diffusion.TinyPipeline;
-import org.evallearn.diffusion.UNet2DConditionModel;
-import org.evallearn.diffusion.checkpoint.Sd1Configs;
-import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.Placement;
-import org.evallearn.tensor.RandomBinder;
 import org.evallearn.technique.Esd;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -64,14 +56,7 @@ public class EsdStepBench {
     @Setup
     public void setUp() throws IOException {
         Placement placement = Placement.resolve(System.getProperty("jmh.device", "cpu"), null);
-        String shared = System.getenv("EVALLEARN_SHARED");
-        Path tokenizer = Path.of(shared != null && !shared.isBlank() ? shared : "../shared", "golden", "tokenizer");
-        if (!Files.isDirectory(tokenizer)) throw new IllegalStateException("CLIP tokenizer not found at " + tokenizer.toAbsolutePath());
-        RandomBinder binder = new RandomBinder(0, placement);
-        pipe = new StableDiffusionPipeline(ClipTokenizer.load(tokenizer),
-                ClipTextModel.random(BenchModels.text(size), false, binder), UNet2DConditionModel.random(BenchModels.unet(size), binder),
-                AutoencoderKL.random(TinyPipeline.vaeConfig(), binder),
-                new ConfigFile("SD 1.x scheduler config", Sd1Configs.scheduler()), placement);
+        pipe = BenchModels.randomPipeline(size, placement);
         checkpoints = Files.createTempDirectory("esd-bench");
     }
 

@@ -1,22 +1,13 @@
 package org.evallearn.bench;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.pytorch.InferenceMode;
-import org.evallearn.clip.ClipTextModel;
-import org.evallearn.clip.ClipTokenizer;
-import org.evallearn.diffusion.AutoencoderKL;
 import org.evallearn.diffusion.GenerationRequest;
 import org.evallearn.diffusion.Guidance;
 import org.evallearn.diffusion.StableDiffusionPipeline;
-import org.evallearn.diffusion.TinyPipeline;
 import org.evallearn.diffusion.UNet2DConditionModel;
-import org.evallearn.diffusion.checkpoint.Sd1Configs;
-import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.Placement;
-import org.evallearn.tensor.RandomBinder;
 import org.evallearn.technique.SafeLatentDiffusion;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -59,13 +50,8 @@ public class SldSamplingBench {
     @Setup
     public void setUp() {
         Placement placement = Placement.resolve(System.getProperty("jmh.device", "cpu"), null);
-        String shared = System.getenv("EVALLEARN_SHARED");
-        Path tokenizer = Path.of(shared != null && !shared.isBlank() ? shared : "../shared", "golden", "tokenizer");
-        if (!Files.isDirectory(tokenizer)) throw new IllegalStateException("CLIP tokenizer not found at " + tokenizer.toAbsolutePath());
-        RandomBinder binder = new RandomBinder(0, placement);
-        UNet2DConditionModel unet = UNet2DConditionModel.random(BenchModels.unet(size), binder);
-        pipe = new StableDiffusionPipeline(ClipTokenizer.load(tokenizer), ClipTextModel.random(BenchModels.text(size), false, binder),
-                unet, AutoencoderKL.random(TinyPipeline.vaeConfig(), binder), new ConfigFile("sd1 scheduler", Sd1Configs.scheduler()), placement);
+        pipe = BenchModels.randomPipeline(size, placement);
+        UNet2DConditionModel unet = pipe.unet();
         int px = unet.config.sampleSize() * pipe.vaeScaleFactor();
         request = new GenerationRequest(List.of("a photo of a crowded street"), null, new long[] {1}, 10, 7.5, "pndm", px, px);
     }

@@ -1,21 +1,13 @@
 package org.evallearn.bench;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.pytorch.Tensor;
-import org.evallearn.clip.ClipTextModel;
-import org.evallearn.clip.ClipTokenizer;
 import org.evallearn.config.Technique;
-import org.evallearn.diffusion.AutoencoderKL;
 import org.evallearn.diffusion.StableDiffusionPipeline;
-import org.evallearn.diffusion.TinyPipeline;
-import org.evallearn.diffusion.UNet2DConditionModel;
 import org.evallearn.tensor.Placement;
-import org.evallearn.tensor.RandomBinder;
 import org.evallearn.technique.Mace;
 import org.evallearn.technique.MaceLora;
 import org.evallearn.technique.Uce;
@@ -58,13 +50,7 @@ public class TechniquePrepareBench {
     @Setup
     public void setUp() {
         Placement placement = Placement.resolve(System.getProperty("jmh.device", "cpu"), null);
-        String shared = System.getenv("EVALLEARN_SHARED");
-        Path tokenizer = Path.of(shared != null && !shared.isBlank() ? shared : "../shared", "golden", "tokenizer");
-        if (!Files.isDirectory(tokenizer)) throw new IllegalStateException("CLIP tokenizer not found at " + tokenizer.toAbsolutePath());
-        RandomBinder binder = new RandomBinder(0, placement);
-        pipe = new StableDiffusionPipeline(ClipTokenizer.load(tokenizer),
-                ClipTextModel.random(BenchModels.text(size), false, binder), UNet2DConditionModel.random(BenchModels.unet(size), binder),
-                AutoencoderKL.random(TinyPipeline.vaeConfig(), binder), null, placement);
+        pipe = BenchModels.randomPipeline(size, placement);
     }
 
     @Benchmark
