@@ -133,12 +133,17 @@ public final class MaceLora {
             }
             // One LoRA per layer; B starts at zero so training starts from the current weights (LoRA's init).
             List<Tensor> params = new ArrayList<>();
+            Map<String, Tensor> byName = new LinkedHashMap<>();
             for (Layer l : train) {
                 Tensor w = l.weight();
-                params.add(torch.randn(t.rank(), w.size(1)).to(w.device(), w.scalar_type()).mul(new Scalar(1.0 / t.rank())).requires_grad_(true));
-                params.add(torch.zeros(w.size(0), t.rank()).to(w.device(), w.scalar_type()).requires_grad_(true));
+                Tensor down = torch.randn(t.rank(), w.size(1)).to(w.device(), w.scalar_type()).mul(new Scalar(1.0 / t.rank())).requires_grad_(true);
+                Tensor up = torch.zeros(w.size(0), t.rank()).to(w.device(), w.scalar_type()).requires_grad_(true);
+                params.add(down);
+                params.add(up);
+                byName.put(l.key() + ".lora_down", down);
+                byName.put(l.key() + ".lora_up", up);
             }
-            Adam adam = new Adam(params, t.learningRate());
+            Adam adam = new Adam(byName, t.learningRate());
             for (int step = 0; step < t.steps(); step++) {
                 try (Scope stepScope = Scope.open()) {
                     Tensor loss = null;
@@ -150,12 +155,11 @@ public final class MaceLora {
                         loss = loss == null ? term : loss.add(term);
                     }
                     loss = loss.div(new Scalar(train.size()));
-                    loss.backward();
                     if (step == 0 || step == t.steps() - 1) {
                         log.accept(String.format(Locale.ROOT, "mace lora '%s' step %d/%d: attention in mask %.5f", concept, step + 1,
                                 t.steps(), loss.item_double()));
                     }
-                    adam.step();
+                    adam.step(loss);
                 }
             }
             try (NoGradGuard noGrad = new NoGradGuard()) {
@@ -180,43 +184,5 @@ public final class MaceLora {
         Tensor k = keys.view(keys.size(0), heads, d).transpose(0, 1); // (heads, 77, d)
         Tensor probs = q.matmul(k.transpose(-1, -2).unsqueeze(0)).mul(new Scalar(1.0 / Math.sqrt(d))).softmax(-1);
         return probs.narrow(-1, start, tokens).sum(new long[] {-1}).mean(new long[] {1});
-    }
-
-    /**
-     * Adam (Kingma and Ba) on plain tensors, β = (0.9, 0.999), ε = 1e-8. Hand-written: a few lines,
-     * and its state tensors are owned here rather than by a native optimizer bound to a TensorVector.
-     */
-    static final class Adam {
-        private final List<Tensor> params;
-        private final List<Tensor> m = new ArrayList<>();
-        private final List<Tensor> v = new ArrayList<>();
-        private final double lr;
-        private int t;
-
-        Adam(List<Tensor> params, double lr) {
-            this.params = params;
-            this.lr = lr;
-            try (NoGradGuard noGrad = new NoGradGuard()) {
-                for (Tensor p : params) {
-                    m.add(torch.zeros_like(p));
-                    v.add(torch.zeros_like(p));
-                }
-            }
-        }
-
-        void step() {
-            t++;
-            double c1 = 1 - Math.pow(0.9, t), c2 = 1 - Math.pow(0.999, t);
-            try (NoGradGuard noGrad = new NoGradGuard(); Scope s = Scope.open()) {
-                for (int i = 0; i < params.size(); i++) {
-                    Tensor g = params.get(i).grad();
-                    m.get(i).mul_(new Scalar(0.9)).add_(g.mul(new Scalar(0.1)));
-                    v.get(i).mul_(new Scalar(0.999)).add_(g.mul(g).mul(new Scalar(0.001)));
-                    Tensor update = m.get(i).div(new Scalar(c1)).div(v.get(i).div(new Scalar(c2)).sqrt().add(new Scalar(1e-8)));
-                    params.get(i).sub_(update.mul(new Scalar(lr)));
-                    g.zero_();
-                }
-            }
-        }
     }
 }
