@@ -1,10 +1,6 @@
 package org.evallearn.cli;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.evallearn.data.Concept;
@@ -30,7 +26,7 @@ final class DataCommand implements Runnable {
         @Parameters(index = "0", description = "dataset id, e.g. i2p")
         String id;
 
-        @Option(names = "--from", description = "use this local copy of the CSV instead of downloading it")
+        @Option(names = "--from", description = "use this local copy of the CSV instead of downloading it (checked against the manifest's sha256 when it has one)")
         Path from;
 
         @Override
@@ -41,17 +37,8 @@ final class DataCommand implements Runnable {
                 System.err.println(id + " is in " + dir);
                 return 0;
             }
-            var artefact = store.manifest().get(id);
-            if (artefact.files().size() != 1) throw new BadInputException(id + " has " + artefact.files().size() + " files; --from takes one-file datasets");
             I2pCsv.read(from, Concept.NUDITY, java.util.OptionalInt.of(1)); // refuses a file that is not an I2P CSV
-            Path target = store.directory(artefact).resolve(artefact.files().get(0).path());
-            try {
-                Files.createDirectories(target.getParent());
-                Files.copy(from, target, StandardCopyOption.REPLACE_EXISTING);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot copy " + from + " to " + target + ": " + e.getMessage(), e);
-            }
-            System.err.println("copied " + from + " to " + target);
+            store.importFile(id, from);
             return 0;
         }
     }

@@ -1,7 +1,11 @@
 package org.evallearn.models;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -76,6 +80,41 @@ public final class ArtefactStore {
         }
         log.accept(artefact.id() + ": complete in " + dir);
         return dir;
+    }
+
+    /**
+     * Puts a local copy of a one-file artefact where a pull would, verified against the manifest's
+     * size and sha256 when it has them (a mismatch leaves the cache as it was). For machines that
+     * cannot reach the URL.
+     */
+    public Path importFile(String idOrAlias, Path from) {
+        Artefact artefact = manifest.get(idOrAlias);
+        if (artefact.files().size() != 1) {
+            throw new StoreException(artefact.id() + " has " + artefact.files().size() + " files; only a one-file artefact can be imported");
+        }
+        ArtefactFile f = artefact.files().get(0);
+        Path target = directory(artefact).resolve(f.path());
+        try {
+            long size = Files.size(from);
+            if (f.size().isPresent() && size != f.size().getAsLong()) {
+                throw new StoreException(from + ": " + size + " bytes, but " + artefact.id() + "'s " + f.path() + " has " + f.size().getAsLong());
+            }
+            String actual = Downloader.sha256(from);
+            if (f.sha256().isPresent() && !f.sha256().get().equals(actual)) {
+                throw new StoreException(from + ": sha256 " + actual + ", but " + artefact.id() + "'s " + f.path() + " has " + f.sha256().get());
+            }
+            Files.createDirectories(target.getParent());
+            Path tmp = Files.createTempFile(target.getParent(), f.path().replace('/', '_'), ".part");
+            Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            log.accept(artefact.id() + ": " + from + " -> " + target + ", sha256 " + actual
+                    + (f.sha256().isPresent() ? " (verified)" : " (not in the manifest)"));
+            return target;
+        } catch (NoSuchFileException e) {
+            throw new StoreException(from + ": no such file");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot import " + from + " as " + target + ": " + e.getMessage(), e);
+        }
     }
 
     /** The folder of a downloaded artefact; one not (fully) downloaded is an error naming the pull command. */

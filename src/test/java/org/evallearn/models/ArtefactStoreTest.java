@@ -148,6 +148,25 @@ class ArtefactStoreTest {
     }
 
     @Test
+    void aLocalCopyIsImportedOnlyWhenItMatchesTheManifest() throws IOException {
+        Path good = home.resolve("elsewhere/weights.bin");
+        Files.createDirectories(good.getParent());
+        Files.write(good, BODY);
+        Path target = home.resolve("models/org/model/weights.bin");
+        StoreException wrong = assertThrows(StoreException.class, () -> store(Optional.of("0".repeat(64)), Map.of()).importFile("org/model", good));
+        assertTrue(wrong.getMessage().contains("sha256 " + SHA256 + ", but org/model's weights.bin has " + "0".repeat(64)), wrong.getMessage());
+        assertFalse(Files.exists(target), "a mismatched copy must not enter the cache");
+        Path bad = home.resolve("elsewhere/short.bin");
+        Files.write(bad, java.util.Arrays.copyOf(BODY, 10));
+        assertTrue(assertThrows(StoreException.class, () -> store(Optional.of(SHA256), Map.of()).importFile("org/model", bad))
+                .getMessage().contains("10 bytes, but org/model's weights.bin has " + BODY.length));
+        assertEquals(target, store(Optional.of(SHA256), Map.of()).importFile("org/model", good));
+        assertEquals(SHA256, Downloader.sha256(target));
+        assertTrue(log.stream().anyMatch(l -> l.contains("(verified)")), String.join("\n", log));
+        assertTrue(ranges.isEmpty(), "nothing is downloaded");
+    }
+
+    @Test
     void notFoundNamesTheUrl() {
         StoreException e = assertThrows(StoreException.class, () -> store(Optional.empty(), Map.of()).pull("org/missing", Optional.empty()));
         assertEquals("not found (HTTP 404): http://127.0.0.1:" + server.getAddress().getPort() + "/org/missing/resolve/abc/config.json", e.getMessage());
