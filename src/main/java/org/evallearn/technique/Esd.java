@@ -122,7 +122,7 @@ public final class Esd {
             throw new UncheckedIOException("cannot delete " + checkpoint + ": " + e.getMessage(), e);
         }
         context.log().accept("esd: " + summary);
-        return Techniques.plain(pipe, "esd: " + summary);
+        return Techniques.plain(pipe, summary);
     }
 
     /**

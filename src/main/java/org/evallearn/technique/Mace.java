@@ -155,7 +155,7 @@ public final class Mace {
         String summary = EditedWeights.apply(pipe.unet(), context, "mace", key, config.loadPath(), config.savePath(),
                 () -> compute(pipe, config, training, MaceLora.OWN_ATTENTION, context.log()));
         context.log().accept("mace: " + summary);
-        return Techniques.plain(pipe, "mace: " + summary);
+        return Techniques.plain(pipe, summary);
     }
 
     /**

@@ -42,7 +42,7 @@ public final class SafeLatentDiffusion {
     static PreparedTechnique prepare(Technique.Sld sld, StableDiffusionPipeline base) {
         Params params = Params.of(sld);
         String summary = String.format(Locale.ROOT,
-                "sld (%s): safety guidance %.0f, warm-up %.0f steps, threshold %s, momentum %s / beta %s, concept \"%s\"",
+                "%s preset: safety guidance %.0f, warm-up %.0f steps, threshold %s, momentum %s / beta %s, concept \"%s\"",
                 sld.preset().map(p -> p.name().toLowerCase(Locale.ROOT)).orElse("custom"), params.guidanceScale(),
                 params.warmupSteps(), params.threshold(), params.momentumScale(), params.momBeta(), SAFETY_CONCEPT);
         return new PreparedTechnique() {

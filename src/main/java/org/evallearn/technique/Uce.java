@@ -90,7 +90,7 @@ public final class Uce {
         context.log().accept(chosen == null ? "uce: loading " + load.get() : "uce: " + key);
         String summary = EditedWeights.apply(pipe.unet(), context, "uce", key, load, save, () -> computeEdit(pipe, chosen));
         context.log().accept("uce: " + summary);
-        return Techniques.plain(pipe, "uce: " + summary);
+        return Techniques.plain(pipe, summary);
     }
 
     /**

@@ -335,10 +335,10 @@ class RunEndToEndTest {
         Path file = write("uce.json", c);
         Run first = cli("run", file.toString());
         assertEquals(0, first.exit(), first.err());
-        assertTrue(first.err().contains("technique uce: uce: computed uce"), first.err());
+        assertTrue(first.err().contains("technique uce: computed uce"), first.err());
         Run second = cli("run", file.toString());
         assertEquals(0, second.exit(), second.err());
-        assertTrue(second.err().contains("technique uce: uce: reused cached weights " + home.resolve("techniques")), second.err());
+        assertTrue(second.err().contains("technique uce: reused cached weights " + home.resolve("techniques")), second.err());
         assertTrue(second.err().contains("prepared in"), second.err());
         assertTrue(Files.isRegularFile(tmp.resolve("uce-horse.safetensors")));
     }
@@ -353,10 +353,10 @@ class RunEndToEndTest {
         Run first = cli("run", file.toString());
         assertEquals(0, first.exit(), first.err());
         assertTrue(first.err().contains("esd step 3/3: loss"), first.err());
-        assertTrue(first.err().contains("technique esd: esd: computed esd"), first.err());
+        assertTrue(first.err().contains("technique esd: computed esd"), first.err());
         Run second = cli("run", file.toString());
         assertEquals(0, second.exit(), second.err());
-        assertTrue(second.err().contains("technique esd: esd: reused cached weights " + home.resolve("techniques")), second.err());
+        assertTrue(second.err().contains("technique esd: reused cached weights " + home.resolve("techniques")), second.err());
         assertFalse(second.err().contains("esd step"), second.err());
         assertTrue(Files.isRegularFile(tmp.resolve("esd-boat.safetensors")));
     }
