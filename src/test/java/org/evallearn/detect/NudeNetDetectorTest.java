@@ -141,4 +141,16 @@ class NudeNetDetectorTest {
             assertEquals(new Box(0, 0, 0, 0), v.evidence().get(0).box());
         }
     }
+
+    @Test
+    void theBenchmarksYoloShapedStandInHasNudeNetsSignatureAt320And640() throws IOException {
+        for (int size : new int[] {320, 640}) {
+            Path file = dir.resolve("yolo-" + size + ".onnx");
+            Files.write(file, TinyOnnx.yoloShaped(size, 0));
+            try (NudeNetDetector detector = NudeNetDetector.open(file, NudeNetOptions.DEFAULT)) {
+                assertEquals(size, detector.inputSize());
+                assertEquals(2, detector.detect(List.of(filled(40, 30, 128), filled(17, 60, 3))).size());
+            }
+        }
+    }
 }

@@ -10,14 +10,14 @@ import java.nio.charset.StandardCharsets;
  * NudeNet's signature, {@code images} float32 [N,3,S,S] → {@code output0} float32 [N,rows,A], computing
  * {@code output0 = base + mask · ReduceMean(images)}. Field numbers are those of onnx.proto.
  */
-final class TinyOnnx {
+public final class TinyOnnx {
     private static final int FLOAT = 1, INT64 = 7; // TensorProto.DataType
     private static final int ATTR_INT = 2, ATTR_INTS = 7; // AttributeProto.AttributeType
 
     private TinyOnnx() {}
 
     /** @param base, mask [rows × anchors] row-major (NudeNet: 22 rows), broadcast over the batch */
-    static byte[] nudeNetLike(int size, int rows, int anchors, float[] base, float[] mask) {
+    public static byte[] nudeNetLike(int size, int rows, int anchors, float[] base, float[] mask) {
         Proto graph = new Proto()
                 .message(1, node("ReduceMean", new String[] {"images"}, "mean",
                         new Proto().string(1, "axes").ints(8, 1, 2, 3).varint(20, ATTR_INTS),
@@ -37,6 +37,63 @@ final class TinyOnnx {
                 .message(7, graph)
                 .message(8, new Proto().string(1, "").varint(2, 13)) // opset 13: ReduceMean takes axes as attribute
                 .bytes();
+    }
+
+    /**
+     * A stand-in of NudeNet's network cost for benchmarks (its weights cannot be fetched here): a
+     * YOLO-shaped stack of 3×3 SiLU convolutions, stride 2 down to S/32, a 3×3 + 1×1 head at each
+     * of strides 8, 16 and 32, flattened and concatenated to NudeNet's {@code output0}
+     * [N, 22, (S/8)² + (S/16)² + (S/32)²] (2100 at 320). About 1.0 G multiply-adds at 320 (2.0 GFLOPs), near
+     * YOLOv8n's 2.2 GFLOPs there; random weights, so the outputs mean nothing.
+     */
+    public static byte[] yoloShaped(int size, long seed) {
+        java.util.Random random = new java.util.Random(seed);
+        Proto graph = new Proto();
+        int[] counter = {0};
+        // stem and backbone: (channels, extra 3×3 convs at that resolution)
+        int[][] stages = {{16, 0}, {32, 2}, {64, 4}, {128, 3}, {256, 3}};
+        String x = "images";
+        int channels = 3;
+        java.util.List<String> heads = new java.util.ArrayList<>();
+        for (int stage = 0; stage < stages.length; stage++) {
+            int out = stages[stage][0];
+            x = conv(graph, random, counter, x, channels, out, 3, 2, true);
+            channels = out;
+            for (int k = 0; k < stages[stage][1]; k++) x = conv(graph, random, counter, x, channels, channels, 3, 1, true);
+            if (stage >= 2) { // strides 8, 16, 32
+                String h = conv(graph, random, counter, x, channels, channels, 3, 1, true);
+                h = conv(graph, random, counter, h, channels, NudeNetDecoder.ROWS, 1, 1, false);
+                String flat = "flat" + stage;
+                graph.message(1, node("Reshape", new String[] {h, "flat_shape"}, flat));
+                heads.add(flat);
+            }
+        }
+        graph.message(1, node("Concat", heads.toArray(String[]::new), "output0", new Proto().string(1, "axis").varint(3, 2).varint(20, ATTR_INT)));
+        int anchors = (size / 8) * (size / 8) + (size / 16) * (size / 16) + (size / 32) * (size / 32);
+        graph.string(2, "yolo_shaped")
+                .message(5, longTensor("flat_shape", 0, NudeNetDecoder.ROWS, -1))
+                .message(11, valueInfo("images", "N", 3, size, size))
+                .message(12, valueInfo("output0", "N", NudeNetDecoder.ROWS, anchors));
+        return new Proto().varint(1, 8).string(2, "evallearn-bench").message(7, graph)
+                .message(8, new Proto().string(1, "").varint(2, 13)).bytes();
+    }
+
+    private static String conv(Proto graph, java.util.Random random, int[] counter, String in, int cin, int cout, int k, int stride, boolean silu) {
+        String id = "c" + counter[0]++;
+        float[] w = new float[cout * cin * k * k];
+        float std = (float) Math.sqrt(2.0 / (cin * k * k));
+        for (int i = 0; i < w.length; i++) w[i] = (float) random.nextGaussian() * std;
+        graph.message(5, floatTensor(id + "_w", w, cout, cin, k, k));
+        graph.message(5, floatTensor(id + "_b", new float[cout], cout));
+        int pad = k / 2;
+        graph.message(1, node("Conv", new String[] {in, id + "_w", id + "_b"}, id,
+                new Proto().string(1, "kernel_shape").ints(8, k, k).varint(20, ATTR_INTS),
+                new Proto().string(1, "strides").ints(8, stride, stride).varint(20, ATTR_INTS),
+                new Proto().string(1, "pads").ints(8, pad, pad, pad, pad).varint(20, ATTR_INTS)));
+        if (!silu) return id;
+        graph.message(1, node("Sigmoid", new String[] {id}, id + "_sig"));
+        graph.message(1, node("Mul", new String[] {id, id + "_sig"}, id + "_silu"));
+        return id + "_silu";
     }
 
     private static Proto node(String op, String[] inputs, String output, Proto... attributes) {
