@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
@@ -39,13 +40,25 @@ final class CsvRows {
         this.rows = rows;
     }
 
+    // I2P's ESD copy has an unnamed leading index column, hence missing column names are allowed.
+    private static final CSVFormat FORMAT = CSVFormat.RFC4180.builder()
+            .setHeader().setSkipHeaderRecord(true).setAllowMissingColumnNames(true).build();
+
+    /** The column names of {@code file}, without reading its rows. */
+    static Set<String> header(Path file) {
+        try (CSVParser parser = CSVParser.parse(new StringReader(readUtf8(file)), FORMAT)) {
+            return Set.copyOf(parser.getHeaderMap().keySet());
+        } catch (IOException | UncheckedIOException e) {
+            throw new DataException(file + ": malformed CSV: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new DataException(file + ": bad CSV header: " + e.getMessage(), e);
+        }
+    }
+
     static CsvRows read(Path file) {
         String text = readUtf8(file);
-        // I2P's ESD copy has an unnamed leading index column, hence missing column names are allowed.
-        CSVFormat format = CSVFormat.RFC4180.builder()
-                .setHeader().setSkipHeaderRecord(true).setAllowMissingColumnNames(true).build();
         int[] lineStarts = lineStarts(text);
-        try (CSVParser parser = CSVParser.parse(new StringReader(text), format)) {
+        try (CSVParser parser = CSVParser.parse(new StringReader(text), FORMAT)) {
             Map<String, Integer> header = parser.getHeaderMap();
             int width = header.size();
             List<Row> rows = new ArrayList<>();

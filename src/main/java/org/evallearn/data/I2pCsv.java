@@ -4,9 +4,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
+import java.util.Set;
 
 /**
  * The I2P prompt CSV in either layout: Hugging Face {@code AIML-TUDA/i2p} {@code i2p_benchmark.csv}
@@ -17,6 +20,32 @@ import java.util.OptionalLong;
  */
 public final class I2pCsv {
     private I2pCsv() {}
+
+    /**
+     * The two I2P files, told apart by their seed column. {@code name} is what reports call the
+     * dataset: eval-learn's {@code source} for the Hugging Face file, the pull id for ESD's copy;
+     * {@code repoId} is the Hugging Face dataset, where there is one.
+     */
+    public enum Variant {
+        HUGGING_FACE("i2p_hf", Optional.of("AIML-TUDA/i2p")),
+        ESD_4703("i2p_4703", Optional.empty());
+
+        public final String name;
+        public final Optional<String> repoId;
+
+        Variant(String name, Optional<String> repoId) {
+            this.name = name;
+            this.repoId = repoId;
+        }
+    }
+
+    /** Which I2P file {@code file} is, from its header; empty for a file that is no I2P CSV (no {@code .csv} name or no {@code categories} column). */
+    public static Optional<Variant> variant(Path file) {
+        if (!file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv")) return Optional.empty();
+        Set<String> header = CsvRows.header(file);
+        if (!header.contains("categories")) return Optional.empty();
+        return Optional.of(header.contains("evaluation_seed") ? Variant.ESD_4703 : Variant.HUGGING_FACE);
+    }
 
     /** The prompts of {@code concept}, the first {@code limit} of them (empty: all), in file order. */
     public static List<Prompt> read(Path file, Concept concept, OptionalInt limit) {

@@ -1,5 +1,6 @@
 package org.evallearn.run;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
@@ -9,16 +10,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.function.Consumer;
 
 /**
- * The three report files eval-learn's writer leaves in {@code output_dir}: {@code <run_id>_report.json},
- * {@code <run_id>_report_full.json} (the same plus the technique and metric configs) and
- * {@code <technique>_<concept>_latest_report.json} (a copy of the full report, replaced by each
- * run). Each is written to a temporary file, forced to disk and renamed, so a reader never sees
- * half a report.
+ * The three report files eval-learn's writer ({@code artifacts/writer.py}) leaves in
+ * {@code output_dir}: {@code <run_id>_report.json}, {@code <run_id>_report_full.json} (the same
+ * plus the technique and metric configs) and {@code <technique>_<erase_concept>_latest_report.json},
+ * a copy of the short report that only a report with a later timestamp replaces
+ * ({@code _sync_to_final_reports}). Each is written to a temporary file of its own, forced to disk,
+ * renamed and the folder forced too, so a reader never sees half a report and a crash never loses
+ * a finished one.
  */
 final class Reports {
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -29,32 +35,90 @@ final class Reports {
 
     private Reports() {}
 
-    /** Writes the three files for one metric; returns them in the order above. */
-    static List<Path> write(Path outputDir, Map<String, Object> report, Map<String, Object> fullExtras, String concept) {
+    /**
+     * Writes one metric's files. The latest file is named by {@code erase_concept}, or by
+     * {@code fallbackConcept} where that is null (eval-learn's f-string would write "None").
+     *
+     * @return the short report, the full one and the latest file when it was replaced
+     */
+    static List<Path> write(Path outputDir, Map<String, Object> report, Map<String, Object> fullExtras, String fallbackConcept,
+            Consumer<String> log) {
         if (!REPORT_KEYS.equals(List.copyOf(report.keySet()))) throw new IllegalStateException("report keys " + report.keySet() + ", expected " + REPORT_KEYS);
         Map<String, Object> full = new LinkedHashMap<>(report);
         full.putAll(fullExtras);
         String runId = (String) report.get("run_id");
         Path main = outputDir.resolve(runId + "_report.json");
         Path fullFile = outputDir.resolve(runId + "_report_full.json");
-        Path latest = outputDir.resolve(report.get("technique_name") + "_" + concept.replace(' ', '_') + "_latest_report.json");
+        Object erase = report.get("erase_concept");
+        Path latest = outputDir.resolve(fileNamePart(report.get("technique_name") + "_" + (erase != null ? erase : fallbackConcept))
+                + "_latest_report.json");
         writeAtomically(main, report);
         writeAtomically(fullFile, full);
-        writeAtomically(latest, full);
-        return List.of(main, fullFile, latest);
+        List<Path> written = new ArrayList<>(List.of(main, fullFile));
+        double timestamp = ((Number) report.get("timestamp")).doubleValue();
+        OptionalDouble existing = timestampOf(latest);
+        if (existing.isPresent() && existing.getAsDouble() >= timestamp) {
+            log.accept("kept " + latest + ": its report (timestamp " + existing.getAsDouble() + ") is not older than this run's");
+        } else {
+            writeAtomically(latest, report);
+            written.add(latest);
+        }
+        return written;
+    }
+
+    /**
+     * The timestamp of an existing report (0 without one, as eval-learn's {@code get("timestamp", 0)});
+     * empty when there is no file or it cannot be read, and then it is replaced, as eval-learn does.
+     */
+    private static OptionalDouble timestampOf(Path file) {
+        if (!Files.isRegularFile(file)) return OptionalDouble.empty();
+        try {
+            JsonNode t = JSON.readTree(file.toFile()).path("timestamp");
+            return OptionalDouble.of(t.isNumber() ? t.doubleValue() : 0);
+        } catch (IOException | RuntimeException e) {
+            return OptionalDouble.empty();
+        }
+    }
+
+    /** A concept as part of a file name: eval-learn's text, only path separators and NUL replaced. */
+    static String fileNamePart(String name) {
+        return name.replace('/', '_').replace('\\', '_').replace('\0', '_');
     }
 
     static void writeAtomically(Path file, Object value) {
+        Path dir = file.toAbsolutePath().getParent();
+        Path tmp = null;
         try {
-            Files.createDirectories(file.toAbsolutePath().getParent());
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.createDirectories(dir);
+            // A name of its own per write: two runs sharing output_dir must not write into each other's temporary file.
+            tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
             Files.write(tmp, JSON.writeValueAsBytes(value));
             try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                 c.force(true);
             }
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            tmp = null;
+            forceDirectory(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // The write already failed; that error is the one to report.
+                }
+            }
+        }
+    }
+
+    /** Forces the rename itself to disk (the directory entry), without which a crash can leave the old file or none. */
+    private static void forceDirectory(Path dir) throws IOException {
+        try (FileChannel c = FileChannel.open(dir, StandardOpenOption.READ)) {
+            c.force(true);
+        } catch (IOException e) {
+            // Windows cannot open a directory as a channel; there the rename is as durable as the OS makes it.
+            if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).startsWith("windows")) throw e;
         }
     }
 }

@@ -17,9 +17,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -28,6 +28,7 @@ import org.evallearn.config.ConfigException;
 import org.evallearn.config.Experiment;
 import org.evallearn.config.Generation;
 import org.evallearn.config.Metric;
+import org.evallearn.data.Concept;
 import org.evallearn.data.I2pCsv;
 import org.evallearn.data.Prompt;
 import org.evallearn.data.PromptList;
@@ -93,9 +94,8 @@ public final class Runner {
         }
         // asr_i2p picks the prompts; metric names are unique, so there is one asr_i2p at most.
         Metric.AsrI2p primary = configs.get(0);
-        Path dataset = experiment.dataset().path().orElseGet(artefacts::i2pCsv);
-        boolean i2p = isI2pCsv(dataset);
-        List<Prompt> prompts = i2p ? I2pCsv.read(dataset, primary.concept(), primary.limit()) : limit(PromptList.read(dataset), primary.limit());
+        Dataset dataset = Dataset.read(experiment.dataset().path().orElseGet(artefacts::i2pCsv), primary);
+        List<Prompt> prompts = dataset.prompts();
         // Missing weights fail here, before a run folder exists.
         artefacts.pipeline(experiment.model());
         DetectorSet.requireArtefacts(configs, experiment.model(), artefacts);
@@ -123,8 +123,8 @@ public final class Runner {
         for (StreamingMetric m : metrics) {
             MetricResult result = m.compute();
             results.add(result);
-            reports.addAll(Reports.write(experiment.outputDir(), report(info, m, result, raw, dataset, i2p, prompts.size(), primary),
-                    fullExtras(raw, m), primary.concept().id));
+            reports.addAll(Reports.write(experiment.outputDir(), report(info, m, result, raw, dataset, items.size()),
+                    fullExtras(raw, m), dataset.concept().id, options.log()));
         }
         info.complete(runFolder);
         return new Outcome(runFolder, reports, results, summary(metrics, results, reports.get(0)));
@@ -265,16 +265,18 @@ public final class Runner {
         return items;
     }
 
-    private Map<String, Object> report(RunInfo info, StreamingMetric m, MetricResult result, JsonNode raw, Path dataset, boolean i2p,
-            int promptCount, Metric.AsrI2p primary) {
+    /** eval-learn's report; {@code dataset_metadata} has eval-learn's keys ({@code load_i2p_csv}'s batch metadata and {@code total_loaded}) and ours. */
+    private Map<String, Object> report(RunInfo info, StreamingMetric m, MetricResult result, JsonNode raw, Dataset dataset, int imageCount) {
         Map<String, Object> metadata = new LinkedHashMap<>();
-        metadata.put("source", dataset.toString());
-        metadata.put("concept", primary.concept().id);
-        if (i2p) metadata.put("category", primary.concept().i2pCategory);
-        metadata.put("limit", primary.limit().isPresent() ? primary.limit().getAsInt() : null);
+        metadata.put("source", dataset.name());
+        metadata.put("repo_id", dataset.variant().flatMap(v -> v.repoId).orElse(null));
+        metadata.put("concept", dataset.concept().id);
+        // eval-learn counts the images generated (its total_generated), not the rows read.
+        metadata.put("total_loaded", imageCount);
+        // Ours: which file was read, and where the seeds came from, without which the images cannot be made again.
+        metadata.put("path", dataset.path().toString());
         metadata.put("seed_source", experiment.dataset().seedSource().id);
         metadata.put("seed", info.seed());
-        metadata.put("total_loaded", promptCount);
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("name", result.name());
         details.put("value", result.value());
@@ -284,21 +286,35 @@ public final class Runner {
         // Plain seconds with a fraction, as Python's json writes time.time(), not 1.7E9.
         report.put("timestamp", java.math.BigDecimal.valueOf(info.timestamp()).setScale(3, java.math.RoundingMode.HALF_EVEN));
         report.put("technique_name", experiment.technique().name());
-        JsonNode erase = raw.path("technique").path("config").path("erase_concept");
-        report.put("erase_concept", erase.isMissingNode() || erase.isNull() ? primary.concept().id : JSON.convertValue(erase, Object.class));
+        report.put("erase_concept", eraseConcept(experiment.technique().name(), raw.path("technique").path("config")));
         report.put("metric_name", m.name());
-        report.put("dataset_name", i2p ? "i2p" : dataset.getFileName().toString());
+        report.put("dataset_name", dataset.name());
         report.put("dataset_metadata", metadata);
         report.put("metric_result", details);
         return report;
     }
 
+    /**
+     * eval-learn's {@code get_erase_concept} on the config as written: uce's {@code preset}, every
+     * other technique's {@code erase_concept}, lowercased; null when absent or empty (free_run has
+     * none). A list (MACE's several concepts) is joined with ", ", where eval-learn would fail.
+     */
+    static String eraseConcept(String technique, JsonNode config) {
+        JsonNode value = config.path(technique.equals("uce") ? "preset" : "erase_concept");
+        List<String> parts = new ArrayList<>();
+        if (value.isTextual()) parts.add(value.asText());
+        else if (value.isArray()) value.forEach(v -> parts.add(v.asText()));
+        String joined = String.join(", ", parts);
+        return joined.isEmpty() ? null : joined.toLowerCase(Locale.ROOT);
+    }
+
+    /** The full report's extras; {@code skipped_metrics} only when a metric was skipped, so a plain run has eval-learn's keys exactly. */
     private Map<String, Object> fullExtras(JsonNode raw, StreamingMetric m) {
         Map<String, Object> extras = new LinkedHashMap<>();
         JsonNode techniqueConfig = raw.path("technique").path("config");
         extras.put("technique_config", techniqueConfig.isObject() ? techniqueConfig : JsonNodeFactory.instance.objectNode());
         extras.put("metric_config", rawMetricConfig(raw, m.name()));
-        extras.put("skipped_metrics", experiment.skippedMetrics());
+        if (!experiment.skippedMetrics().isEmpty()) extras.put("skipped_metrics", experiment.skippedMetrics());
         return extras;
     }
 
@@ -330,18 +346,22 @@ public final class Runner {
         return s.append("report: ").append(report).toString();
     }
 
-    private static boolean isI2pCsv(Path file) {
-        if (!file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv")) return false;
-        try (Stream<String> lines = Files.lines(file)) {
-            String header = lines.findFirst().orElse("");
-            return List.of(header.replace("\"", "").split(",")).stream().map(String::trim).anyMatch("categories"::equals);
-        } catch (IOException | UncheckedIOException e) {
-            throw new org.evallearn.data.DataException(file + ": cannot read: " + e.getMessage(), e);
+    /** The prompts a run evaluates and where they came from: an I2P CSV (either variant) or a prompt list. */
+    record Dataset(Path path, Optional<I2pCsv.Variant> variant, Concept concept, List<Prompt> prompts) {
+        static Dataset read(Path path, Metric.AsrI2p metric) {
+            Optional<I2pCsv.Variant> variant = I2pCsv.variant(path);
+            List<Prompt> prompts = variant.isPresent() ? I2pCsv.read(path, metric.concept(), metric.limit()) : limit(PromptList.read(path), metric.limit());
+            return new Dataset(path, variant, metric.concept(), prompts);
         }
-    }
 
-    private static List<Prompt> limit(List<Prompt> prompts, OptionalInt limit) {
-        return limit.isPresent() && prompts.size() > limit.getAsInt() ? prompts.subList(0, limit.getAsInt()) : prompts;
+        /** eval-learn's {@code source} ("i2p_hf") for Hugging Face's I2P file; a prompt list by its file name. */
+        String name() {
+            return variant.map(v -> v.name).orElse(path.getFileName().toString());
+        }
+
+        private static List<Prompt> limit(List<Prompt> prompts, OptionalInt limit) {
+            return limit.isPresent() && prompts.size() > limit.getAsInt() ? prompts.subList(0, limit.getAsInt()) : prompts;
+        }
     }
 
     private static JsonNode rawConfig(Path source, byte[] bytes) {

@@ -132,14 +132,21 @@ class RunEndToEndTest {
         assertEquals(REPORT_KEYS, fieldNames(report));
         JsonNode full = JSON.readTree(only(out, "_report_full.json").toFile());
         List<String> fullKeys = new ArrayList<>(REPORT_KEYS);
-        fullKeys.addAll(List.of("technique_config", "metric_config", "skipped_metrics"));
+        fullKeys.addAll(List.of("technique_config", "metric_config"));
         assertEquals(fullKeys, fieldNames(full));
-        assertEquals(full, JSON.readTree(out.resolve("free_run_nudity_latest_report.json").toFile()));
+        // free_run has no erase_concept (null, as eval-learn); the latest file is then named by the metric's concept.
+        assertTrue(report.get("erase_concept").isNull(), report.toString());
+        assertEquals(report, JSON.readTree(out.resolve("free_run_nudity_latest_report.json").toFile()));
         assertEquals(report.get("run_id").asText() + "_report.json", only(out, "_report.json").getFileName().toString());
 
         assertEquals("free_run", report.get("technique_name").asText());
         assertEquals("asr_i2p", report.get("metric_name").asText());
-        assertEquals("i2p", report.get("dataset_name").asText());
+        assertEquals("i2p_4703", report.get("dataset_name").asText());
+        JsonNode metadata = report.get("dataset_metadata");
+        assertEquals(List.of("source", "repo_id", "concept", "total_loaded", "path", "seed_source", "seed"), fieldNames(metadata));
+        assertEquals("i2p_4703", metadata.get("source").asText());
+        assertEquals("nudity", metadata.get("concept").asText());
+        assertEquals(8, metadata.get("total_loaded").asInt());
         JsonNode result = report.get("metric_result");
         assertEquals(Set.of("name", "value", "details"), keys(result));
         JsonNode details = result.get("details");
@@ -213,7 +220,7 @@ class RunEndToEndTest {
         Run r = cli("run", write("cached.json", c).toString());
         assertEquals(0, r.exit(), r.err());
         JsonNode report = JSON.readTree(only(tmp.resolve("cached"), "_report.json").toFile());
-        assertEquals(home.resolve("data/i2p/i2p_benchmark.csv").toString(), report.at("/dataset_metadata/source").asText());
+        assertEquals(home.resolve("data/i2p/i2p_benchmark.csv").toString(), report.at("/dataset_metadata/path").asText());
         assertEquals(2, report.at("/metric_result/details/total_images").asInt());
     }
 
@@ -341,6 +348,8 @@ class RunEndToEndTest {
         assertTrue(second.err().contains("technique uce: reused cached weights " + home.resolve("techniques")), second.err());
         assertTrue(second.err().contains("prepared in"), second.err());
         assertTrue(Files.isRegularFile(tmp.resolve("uce-horse.safetensors")));
+        // eval-learn's erase_concept for uce is its preset, absent here.
+        assertTrue(Files.isRegularFile(tmp.resolve("uce").resolve("uce_nudity_latest_report.json")));
     }
 
     @Test
