@@ -73,6 +73,10 @@ public final class ArtefactStore {
                     + missing.size() + " files missing in " + dir + "); run `" + pullCommand(artefact, variant)
                     + "` where the network is allowed, or copy the files there");
         }
+        if (artefact.revision().equals("main")) {
+            log.accept("warning: " + artefact.id() + " is not pinned to a commit (revision main): what the branch head holds now is "
+                    + "downloaded and cannot be checked against a known sha256; its sha256 is printed below for your records");
+        }
         Downloader downloader = new Downloader(settings, log);
         for (ArtefactFile f : missing) {
             log.accept(artefact.id() + ": " + f.path() + " <- " + downloader.endpointFor(f.url()));

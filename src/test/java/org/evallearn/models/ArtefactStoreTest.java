@@ -125,6 +125,18 @@ class ArtefactStoreTest {
     }
 
     @Test
+    void anUnpinnedArtefactIsPulledWithAWarningThatItCannotBeVerified() {
+        Properties props = new Properties();
+        props.setProperty("evallearn.home", home.toString());
+        props.setProperty("evallearn.hf.endpoint", "http://127.0.0.1:" + server.getAddress().getPort());
+        Artefact head = new Artefact("org/head", Kind.DATASET, "branch head", "main", List.of(), Optional.of("revision unpinned"),
+                List.of(new ArtefactFile("weights.bin", hfUrl("/org/model/resolve/abc/weights.bin"), Optional.empty(), OptionalLong.empty(), Optional.empty())));
+        new ArtefactStore(new Manifest(List.of(head)), StoreSettings.from(Map.of(), props), log::add).pull("org/head", Optional.empty());
+        assertTrue(log.stream().anyMatch(l -> l.startsWith("warning: org/head is not pinned") && l.contains("cannot be checked")), String.join("\n", log));
+        assertTrue(log.stream().anyMatch(l -> l.contains("sha256 " + SHA256 + " (not in the manifest)")), String.join("\n", log));
+    }
+
+    @Test
     void partialFileFromAnEarlierPullIsResumed() throws IOException {
         Path dir = home.resolve("models/org/model");
         Files.createDirectories(dir);
