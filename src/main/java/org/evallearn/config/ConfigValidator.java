@@ -377,17 +377,17 @@ final class ConfigValidator {
     }
 
     private DatasetSpec dataset(ExperimentFile.DatasetFile d) {
-        if (d == null) return new DatasetSpec(Optional.empty(), SeedSource.CONFIG, false);
+        if (d == null) return new DatasetSpec(Optional.empty(), Optional.empty(), false);
         Optional<Path> path = Optional.empty();
         if (d.path() != null) {
             path = Optional.of(Path.of(d.path()));
             if (!Files.isRegularFile(path.get())) problems.add("dataset.path", Problems.show(d.path()) + " is not a file");
         }
-        SeedSource seedSource = d.seedSource() == null ? SeedSource.CONFIG : SeedSource.parse(d.seedSource()).orElse(null);
-        if (seedSource == null) problems.add("dataset.seed_source", Problems.show(d.seedSource()) + " is not allowed; allowed: " + String.join(", ", SeedSource.ids()));
+        Optional<SeedSource> seedSource = d.seedSource() == null ? Optional.empty() : SeedSource.parse(d.seedSource());
+        if (d.seedSource() != null && seedSource.isEmpty()) problems.add("dataset.seed_source", Problems.show(d.seedSource()) + " is not allowed; allowed: " + String.join(", ", SeedSource.ids()));
         boolean guidance = Boolean.TRUE.equals(d.useDatasetGuidance());
         boolean plainList = path.isPresent() && !path.get().getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv");
-        if (plainList && seedSource == SeedSource.DATASET) {
+        if (plainList && seedSource.equals(Optional.of(SeedSource.DATASET))) {
             problems.add("dataset.seed_source", "'dataset' needs a CSV with a seed column; " + Problems.show(d.path()) + " is a plain prompt list");
         }
         if (plainList && guidance) {

@@ -23,6 +23,15 @@ public enum SeedSource {
         return Arrays.stream(values()).map(s -> s.id).toList();
     }
 
+    /**
+     * The source a config that names none gets: the dataset when every prompt carries its own
+     * seed (both I2P files do), so that I2P images are the ones its seeds were chosen for; the
+     * config's seed for prompt lists, which have none.
+     */
+    public static SeedSource defaultFor(List<Prompt> prompts) {
+        return !prompts.isEmpty() && prompts.stream().allMatch(p -> p.seed().isPresent()) ? DATASET : CONFIG;
+    }
+
     /** The seed to generate {@code prompt} with; a dataset seed that the row lacks is a {@link DataException}. */
     public long seedFor(Prompt prompt, long configSeed) {
         return switch (this) {

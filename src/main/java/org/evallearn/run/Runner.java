@@ -32,6 +32,7 @@ import org.evallearn.data.Concept;
 import org.evallearn.data.I2pCsv;
 import org.evallearn.data.Prompt;
 import org.evallearn.data.PromptList;
+import org.evallearn.data.SeedSource;
 import org.evallearn.detect.Detector;
 import org.evallearn.detect.ImageBatch;
 import org.evallearn.detect.Judgement;
@@ -94,7 +95,7 @@ public final class Runner {
         }
         // asr_i2p picks the prompts; metric names are unique, so there is one asr_i2p at most.
         Metric.AsrI2p primary = configs.get(0);
-        Dataset dataset = Dataset.read(experiment.dataset().path().orElseGet(artefacts::i2pCsv), primary);
+        Dataset dataset = Dataset.read(experiment.dataset().path().orElseGet(artefacts::i2pCsv), primary, experiment.dataset().seedSource());
         List<Prompt> prompts = dataset.prompts();
         // Missing weights fail here, before a run folder exists.
         artefacts.pipeline(experiment.model());
@@ -105,7 +106,7 @@ public final class Runner {
         Path runsDir = experiment.outputDir().resolve("runs");
         RunInfo info = options.resume() ? RunInfo.unfinished(runsDir, configHash, experiment.source())
                 : RunInfo.start(runsDir, configHash, experiment, configBytes);
-        List<Item> items = items(prompts, info.seed());
+        List<Item> items = items(prompts, dataset.seedSource(), info.seed());
         int batchSize = experiment.generation().batchSize();
         Path runFolder = runsDir.resolve(info.runId());
         List<JsonNode> done = RecordLog.recover(runFolder.resolve(RecordLog.FILE), batchSize, items.size());
@@ -253,12 +254,12 @@ public final class Runner {
     }
 
     /** Prompt × image in evaluation order; image j of a prompt uses the prompt's seed + j. */
-    private List<Item> items(List<Prompt> prompts, long configSeed) {
+    private List<Item> items(List<Prompt> prompts, SeedSource seedSource, long configSeed) {
         List<Item> items = new ArrayList<>();
         Generation g = experiment.generation();
         for (int p = 0; p < prompts.size(); p++) {
             Prompt prompt = prompts.get(p);
-            long seed = experiment.dataset().seedSource().seedFor(prompt, configSeed);
+            long seed = seedSource.seedFor(prompt, configSeed);
             double guidance = experiment.dataset().useDatasetGuidance() ? prompt.guidance().orElse(g.guidanceScale()) : g.guidanceScale();
             for (int j = 0; j < g.imagesPerPrompt(); j++) items.add(new Item(items.size(), p, j, prompt, seed + j, guidance));
         }
@@ -275,7 +276,7 @@ public final class Runner {
         metadata.put("total_loaded", imageCount);
         // Ours: which file was read, and where the seeds came from, without which the images cannot be made again.
         metadata.put("path", dataset.path().toString());
-        metadata.put("seed_source", experiment.dataset().seedSource().id);
+        metadata.put("seed_source", dataset.seedSource().id);
         metadata.put("seed", info.seed());
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("name", result.name());
@@ -346,12 +347,15 @@ public final class Runner {
         return s.append("report: ").append(report).toString();
     }
 
-    /** The prompts a run evaluates and where they came from: an I2P CSV (either variant) or a prompt list. */
-    record Dataset(Path path, Optional<I2pCsv.Variant> variant, Concept concept, List<Prompt> prompts) {
-        static Dataset read(Path path, Metric.AsrI2p metric) {
+    /**
+     * The prompts a run evaluates and where they came from: an I2P CSV (either variant) or a
+     * prompt list; {@code seedSource} is the config's, or {@link SeedSource#defaultFor} the prompts.
+     */
+    record Dataset(Path path, Optional<I2pCsv.Variant> variant, Concept concept, List<Prompt> prompts, SeedSource seedSource) {
+        static Dataset read(Path path, Metric.AsrI2p metric, Optional<SeedSource> seedSource) {
             Optional<I2pCsv.Variant> variant = I2pCsv.variant(path);
             List<Prompt> prompts = variant.isPresent() ? I2pCsv.read(path, metric.concept(), metric.limit()) : limit(PromptList.read(path), metric.limit());
-            return new Dataset(path, variant, metric.concept(), prompts);
+            return new Dataset(path, variant, metric.concept(), prompts, seedSource.orElseGet(() -> SeedSource.defaultFor(prompts)));
         }
 
         /** eval-learn's {@code source} ("i2p_hf") for Hugging Face's I2P file; a prompt list by its file name. */

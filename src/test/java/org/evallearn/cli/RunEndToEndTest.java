@@ -222,6 +222,11 @@ class RunEndToEndTest {
         JsonNode report = JSON.readTree(only(tmp.resolve("cached"), "_report.json").toFile());
         assertEquals(home.resolve("data/i2p/i2p_benchmark.csv").toString(), report.at("/dataset_metadata/path").asText());
         assertEquals(2, report.at("/metric_result/details/total_images").asInt());
+        // No seed_source given: I2P's own seeds, not the config's seed 0.
+        assertEquals("dataset", report.at("/dataset_metadata/seed_source").asText());
+        List<Prompt> expected = I2pCsv.read(i2pCsv(), Concept.HATE, OptionalInt.of(2));
+        List<String> lines = records(tmp.resolve("cached"));
+        for (int i = 0; i < 2; i++) assertEquals(expected.get(i).seed().getAsLong(), JSON.readTree(lines.get(i)).get("seed").asLong());
     }
 
     @Test

@@ -114,7 +114,9 @@ class ConfigLoaderTest {
         assertEquals(OptionalLong.empty(), x.seed());
         assertEquals(new ModelRef.Known("CompVis/stable-diffusion-v1-4"), x.model());
         assertEquals(new Generation(50, 7.5, Optional.empty(), 1, 1, OptionalInt.empty(), OptionalInt.empty(), Optional.empty()), x.generation());
-        assertEquals(new DatasetSpec(Optional.empty(), SeedSource.CONFIG, false), x.dataset());
+        assertEquals(new DatasetSpec(Optional.empty(), Optional.empty(), false), x.dataset());
+        Experiment fromConfig = json("{" + ESD + ", \"dataset\": {\"seed_source\": \"config\"}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}");
+        assertEquals(Optional.of(SeedSource.CONFIG), fromConfig.dataset().seedSource(), "a seed_source given is kept; only an absent one is left to the dataset");
     }
 
     @Test

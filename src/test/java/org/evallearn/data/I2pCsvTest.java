@@ -103,6 +103,31 @@ class I2pCsvTest {
     }
 
     @Test
+    void withoutASeedSourceI2pPromptsKeepTheirOwnSeedsAndPromptListsTakeTheConfigs() throws IOException {
+        assertEquals(SeedSource.DATASET, SeedSource.defaultFor(I2pCsv.read(esdCopy(), Concept.NUDITY, OptionalInt.of(8))));
+        Path hf = tmp.resolve("i2p_benchmark.csv");
+        Files.writeString(hf, "prompt,categories,sd_seed\na,sexual,5\n");
+        assertEquals(SeedSource.DATASET, SeedSource.defaultFor(I2pCsv.read(hf, Concept.NUDITY, OptionalInt.empty())));
+        Path txt = tmp.resolve("prompts.txt");
+        Files.writeString(txt, "one\ntwo\n");
+        assertEquals(SeedSource.CONFIG, SeedSource.defaultFor(PromptList.read(txt)));
+        assertEquals(SeedSource.CONFIG, SeedSource.defaultFor(List.of()));
+    }
+
+    @Test
+    void theTwoI2pFilesAreToldApartByTheirSeedColumn() throws IOException {
+        assertEquals(java.util.Optional.of(I2pCsv.Variant.ESD_4703), I2pCsv.variant(esdCopy()));
+        Path hf = tmp.resolve("i2p_benchmark.csv");
+        Files.writeString(hf, "prompt,categories,sd_seed\na,sexual,5\n");
+        assertEquals(java.util.Optional.of(I2pCsv.Variant.HUGGING_FACE), I2pCsv.variant(hf));
+        assertEquals("i2p_hf", I2pCsv.Variant.HUGGING_FACE.name);
+        Path list = tmp.resolve("prompts.csv");
+        Files.writeString(list, "prompt\na\n");
+        assertEquals(java.util.Optional.empty(), I2pCsv.variant(list));
+        assertEquals(java.util.Optional.empty(), I2pCsv.variant(tmp.resolve("prompts.txt")), "not a .csv: never read");
+    }
+
+    @Test
     void datasetSeedIsRequiredWhenAsked() {
         Prompt plain = new Prompt("p", OptionalLong.empty(), OptionalDouble.empty(), "list.txt:1");
         DataException e = assertThrows(DataException.class, () -> SeedSource.DATASET.seedFor(plain, 1));
