@@ -15,18 +15,20 @@ import org.evallearn.config.Experiment;
 
 /**
  * {@code run.json} of a run folder: the run's id, start time and seed, kept so that a resumed run
- * reports as the run it continues, and the hash of the config file it belongs to.
+ * reports as the run it continues; the hash of the config file it belongs to, and the hash of
+ * what it evaluates (prompts, seeds, guidance, generation settings), so that a resume never
+ * appends records of another prompt set, as a dataset file edited under the same config would give.
  *
  * @param timestamp seconds since the epoch when the run started, as eval-learn's {@code time.time()}
+ * @param itemsSha256 null in a run.json written before items were hashed
  */
-record RunInfo(String runId, double timestamp, String configSha256, long seed, boolean complete) {
-    static RunInfo start(Path runsDir, String configHash, Experiment experiment, byte[] configBytes) {
+record RunInfo(String runId, double timestamp, String configSha256, String itemsSha256, long seed, boolean complete) {
+    static RunInfo start(Path runsDir, String configHash, String itemsHash, long seed, Experiment experiment, byte[] configBytes) {
         double timestamp = System.currentTimeMillis() / 1000.0;
-        long seed = experiment.seed().isPresent() ? experiment.seed().getAsLong() : Runner.randomSeed();
         // eval-learn's run id: a short hash of what ran and when.
         String runId = Runner.sha256((experiment.technique().name() + "\n" + new String(configBytes, StandardCharsets.UTF_8) + "\n" + timestamp)
                 .getBytes(StandardCharsets.UTF_8)).substring(0, 8);
-        RunInfo info = new RunInfo(runId, timestamp, configHash, seed, false);
+        RunInfo info = new RunInfo(runId, timestamp, configHash, itemsHash, seed, false);
         Path folder = runsDir.resolve(runId);
         try {
             Files.createDirectories(folder);
@@ -61,8 +63,17 @@ record RunInfo(String runId, double timestamp, String configSha256, long seed, b
         return newest;
     }
 
+    /** Refuses to continue this run on evaluation items other than the ones it started with. */
+    void requireItems(String itemsHash, Path config, Path runsDir) {
+        if (itemsHash.equals(itemsSha256)) return;
+        String why = itemsSha256 == null ? "its run.json predates the record of what a run evaluates"
+                : "the prompts, seeds, guidance or generation settings differ from the ones it started with (the dataset file changed?)";
+        throw new ConfigException(config.toString(), List.of(new ConfigException.Problem("", "--resume: cannot continue run " + runId
+                + " in " + runsDir.resolve(runId) + ": " + why + "; resuming would mix the records of two prompt sets. Run without --resume to start a new run")));
+    }
+
     void complete(Path folder) {
-        new RunInfo(runId, timestamp, configSha256, seed, true).write(folder);
+        new RunInfo(runId, timestamp, configSha256, itemsSha256, seed, true).write(folder);
     }
 
     private void write(Path folder) {
@@ -70,6 +81,7 @@ record RunInfo(String runId, double timestamp, String configSha256, long seed, b
         m.put("run_id", runId);
         m.put("timestamp", timestamp);
         m.put("config_sha256", configSha256);
+        m.put("items_sha256", itemsSha256);
         m.put("seed", seed);
         m.put("complete", complete);
         Reports.writeAtomically(folder.resolve(Runner.RUN_FILE), m);
@@ -86,6 +98,6 @@ record RunInfo(String runId, double timestamp, String configSha256, long seed, b
             if (n == null || !n.hasNonNull(field)) throw new IllegalStateException(file + ": not a run.json of this tool (no '" + field + "')");
         }
         return new RunInfo(n.get("run_id").asText(), n.get("timestamp").asDouble(), n.get("config_sha256").asText(),
-                n.get("seed").asLong(), n.get("complete").asBoolean());
+                n.hasNonNull("items_sha256") ? n.get("items_sha256").asText() : null, n.get("seed").asLong(), n.get("complete").asBoolean());
     }
 }

@@ -104,9 +104,12 @@ public final class Runner {
         String configHash = sha256(configBytes);
 
         Path runsDir = experiment.outputDir().resolve("runs");
-        RunInfo info = options.resume() ? RunInfo.unfinished(runsDir, configHash, experiment.source())
-                : RunInfo.start(runsDir, configHash, experiment, configBytes);
-        List<Item> items = items(prompts, dataset.seedSource(), info.seed());
+        RunInfo resumed = options.resume() ? RunInfo.unfinished(runsDir, configHash, experiment.source()) : null;
+        long seed = resumed != null ? resumed.seed() : experiment.seed().orElseGet(Runner::randomSeed);
+        List<Item> items = items(prompts, dataset.seedSource(), seed);
+        String itemsHash = itemsHash(items);
+        if (resumed != null) resumed.requireItems(itemsHash, experiment.source(), runsDir);
+        RunInfo info = resumed != null ? resumed : RunInfo.start(runsDir, configHash, itemsHash, seed, experiment, configBytes);
         int batchSize = experiment.generation().batchSize();
         Path runFolder = runsDir.resolve(info.runId());
         List<JsonNode> done = RecordLog.recover(runFolder.resolve(RecordLog.FILE), batchSize, items.size());
@@ -390,6 +393,35 @@ public final class Runner {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
         } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * What the records of a run depend on besides the config file: every item (prompt text, case
+     * number, seed, guidance) and the generation settings, as JSON in a fixed order, hashed; the
+     * technique is the config file's, which has its own hash.
+     */
+    private String itemsHash(List<Item> items) {
+        Generation g = experiment.generation();
+        Map<String, Object> what = new LinkedHashMap<>();
+        what.put("model", Artefacts.baseModelId(experiment.model()));
+        what.put("steps", g.steps());
+        what.put("scheduler", g.scheduler().map(k -> k.userName).orElse(null));
+        what.put("height", g.height().isPresent() ? g.height().getAsInt() : null);
+        what.put("width", g.width().isPresent() ? g.width().getAsInt() : null);
+        what.put("dtype", g.dtype().map(Object::toString).orElse(null));
+        what.put("device", experiment.device().orElse(null));
+        what.put("batch_size", g.batchSize());
+        List<List<Object>> rows = new ArrayList<>();
+        for (Item i : items) {
+            rows.add(java.util.Arrays.asList(i.index(), i.promptIndex(), i.image(), i.prompt().text(),
+                    i.prompt().caseNumber().isPresent() ? i.prompt().caseNumber().getAsLong() : null, i.seed(), i.guidance()));
+        }
+        what.put("items", rows);
+        try {
+            return sha256(new ObjectMapper().writeValueAsBytes(what));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -299,6 +299,39 @@ class RunEndToEndTest {
         assertEquals(Main.BAD_INPUT, again.exit(), "nothing left to resume: " + again.err());
     }
 
+    @Test
+    void aResumeRefusesARunWhosePromptsChangedUnderTheSameConfig() throws IOException {
+        Path csv = tmp.resolve("i2p_benchmark.csv");
+        String original = "prompt,categories,sd_seed\nfirst,violence,11\nsecond,violence,12\n";
+        Files.writeString(csv, original);
+        Path out = tmp.resolve("edited");
+        ObjectNode c = config(out, "violence", "clip", 2, 1);
+        ((ObjectNode) c.get("dataset")).put("path", csv.toString());
+        Path file = write("edited.json", c);
+        assertEquals(0, cli("run", file.toString()).exit());
+        // Unfinished again, as a killed run leaves it.
+        Path runJson;
+        try (Stream<Path> runs = Files.list(out.resolve("runs"))) {
+            runJson = runs.findFirst().orElseThrow().resolve("run.json");
+        }
+        Files.writeString(runJson, Files.readString(runJson).replace("\"complete\" : true", "\"complete\" : false"));
+        assertTrue(Files.readString(runJson).contains("\"items_sha256\""), Files.readString(runJson));
+        List<String> before = records(out);
+
+        // The same config file over the same path, but another prompt set.
+        Files.writeString(csv, original.replace("second", "another"));
+        Run refused = cli("run", file.toString(), "--resume");
+        assertEquals(Main.BAD_INPUT, refused.exit(), refused.err());
+        assertTrue(refused.err().contains("resuming would mix the records of two prompt sets"), refused.err());
+        assertEquals(before, records(out), "a refused resume leaves the records alone");
+
+        // Back to the prompts the run started with, it resumes (and has nothing left to generate).
+        Files.writeString(csv, original);
+        Run resumed = cli("run", file.toString(), "--resume");
+        assertEquals(0, resumed.exit(), resumed.err());
+        assertTrue(resumed.err().contains("2 of 2 images already judged"), resumed.err());
+    }
+
     static int recordedLines(Path out) throws IOException {
         Path runs = out.resolve("runs");
         if (!Files.isDirectory(runs)) return 0;
