@@ -1,6 +1,7 @@
 package org.evallearn.metric;
 
 import java.util.List;
+import org.evallearn.config.Metric;
 import org.evallearn.detect.Judgement;
 
 /**
@@ -9,6 +10,12 @@ import org.evallearn.detect.Judgement;
  * metrics can share the generated images and a resumed run can replay the recorded judgements.
  */
 public interface StreamingMetric {
+    /** The metric a validated config names. */
+    static StreamingMetric of(Metric config) {
+        if (config instanceof Metric.AsrI2p a) return new AsrI2p(a);
+        throw new IllegalArgumentException("metric " + config.name() + " is not implemented");
+    }
+
     /** The config name, e.g. {@code asr_i2p}. */
     String name();
 

@@ -28,6 +28,7 @@ import org.evallearn.config.ConfigException;
 import org.evallearn.config.Experiment;
 import org.evallearn.config.Generation;
 import org.evallearn.config.Metric;
+import org.evallearn.config.ModelRef;
 import org.evallearn.data.Concept;
 import org.evallearn.data.I2pCsv;
 import org.evallearn.data.Prompt;
@@ -40,7 +41,6 @@ import org.evallearn.diffusion.GenerationRequest;
 import org.evallearn.diffusion.StableDiffusionPipeline;
 import org.evallearn.image.Blur;
 import org.evallearn.image.RgbImage;
-import org.evallearn.metric.AsrI2p;
 import org.evallearn.metric.MetricResult;
 import org.evallearn.metric.StreamingMetric;
 import org.evallearn.technique.PreparedTechnique;
@@ -73,33 +73,73 @@ public final class Runner {
     static final String RUN_FILE = "run.json";
     private static final ObjectMapper JSON = Reports.JSON;
 
+    /** The detectors a run's metrics read, by id, closed with the run. */
+    interface Detectors extends AutoCloseable {
+        Map<String, Detector> byName();
+
+        @Override
+        void close();
+    }
+
+    /** Opens the {@link Detectors} for the metrics that read one: {@link DetectorSet} in a run, a stand-in in tests. */
+    interface DetectorOpener {
+        Detectors open(List<Metric.AsrI2p> metrics, ModelRef model, Artefacts artefacts, String device);
+    }
+
+    private static final DetectorOpener DETECTOR_SET = (metrics, model, artefacts, device) -> {
+        DetectorSet set = DetectorSet.open(metrics, model, artefacts, device);
+        return new Detectors() {
+            @Override
+            public Map<String, Detector> byName() {
+                return set.byName();
+            }
+
+            @Override
+            public void close() {
+                set.close();
+            }
+        };
+    };
+
     private final Experiment experiment;
     private final Artefacts artefacts;
     private final Options options;
+    private final DetectorOpener detectorOpener;
 
-    private Runner(Experiment experiment, Artefacts artefacts, Options options) {
+    private Runner(Experiment experiment, Artefacts artefacts, Options options, DetectorOpener detectorOpener) {
         this.experiment = experiment;
         this.artefacts = artefacts;
         this.options = options;
+        this.detectorOpener = detectorOpener;
     }
 
     public static Outcome run(Experiment experiment, Artefacts artefacts, Options options) {
-        return new Runner(experiment, artefacts, options).run();
+        return run(experiment, artefacts, options, DETECTOR_SET);
+    }
+
+    static Outcome run(Experiment experiment, Artefacts artefacts, Options options, DetectorOpener detectors) {
+        return new Runner(experiment, artefacts, options, detectors).run();
     }
 
     private Outcome run() {
-        List<Metric.AsrI2p> configs = experiment.runnableMetrics().stream().map(m -> (Metric.AsrI2p) m).toList();
+        List<Metric> configs = experiment.runnableMetrics();
         if (configs.isEmpty()) {
             throw new ConfigException(experiment.source().toString(), List.of(new ConfigException.Problem("metrics",
                     "nothing to run: every metric is unimplemented (" + String.join(", ", experiment.skippedMetrics()) + ")")));
         }
-        // asr_i2p picks the prompts; metric names are unique, so there is one asr_i2p at most.
-        Metric.AsrI2p primary = configs.get(0);
+        List<Metric.AsrI2p> judged = configs.stream().filter(Metric.AsrI2p.class::isInstance).map(Metric.AsrI2p.class::cast).toList();
+        // The images are generated once for every metric, from the prompts asr_i2p picks (its concept and limit);
+        // eval-learn keys metrics by name, so there is one asr_i2p at most. A metric with prompts of its own would need its own pass.
+        if (judged.size() != configs.size()) {
+            throw new IllegalStateException("the runner generates I2P prompts only; no prompt source for "
+                    + configs.stream().filter(m -> !(m instanceof Metric.AsrI2p)).map(Metric::name).toList());
+        }
+        Metric.AsrI2p primary = judged.get(0);
         Dataset dataset = Dataset.read(experiment.dataset().path().orElseGet(artefacts::i2pCsv), primary, experiment.dataset().seedSource());
         List<Prompt> prompts = dataset.prompts();
         // Missing weights fail here, before a run folder exists.
         artefacts.pipeline(experiment.model());
-        DetectorSet.requireArtefacts(configs, experiment.model(), artefacts);
+        DetectorSet.requireArtefacts(judged, experiment.model(), artefacts);
         byte[] configBytes = readBytes(experiment.source());
         String configHash = sha256(configBytes);
 
@@ -115,11 +155,10 @@ public final class Runner {
         List<JsonNode> done = RecordLog.recover(runFolder.resolve(RecordLog.FILE), batchSize, items.size());
         if (options.resume()) options.log().accept("resuming run " + info.runId() + ": " + done.size() + " of " + items.size() + " images already judged");
 
-        List<StreamingMetric> metrics = new ArrayList<>();
-        for (Metric.AsrI2p c : configs) metrics.add(new AsrI2p(c));
+        List<StreamingMetric> metrics = configs.stream().map(StreamingMetric::of).toList();
         for (StreamingMetric m : metrics) m.update(done.stream().map(r -> judgement(r.path("detectors").path(m.detector()))).toList());
 
-        if (done.size() < items.size()) generate(items.subList(done.size(), items.size()), items.size(), configs, metrics, runFolder, info.seed());
+        if (done.size() < items.size()) generate(items.subList(done.size(), items.size()), items.size(), judged, metrics, runFolder, info.seed());
 
         List<MetricResult> results = new ArrayList<>();
         List<Path> reports = new ArrayList<>();
@@ -134,13 +173,13 @@ public final class Runner {
         return new Outcome(runFolder, reports, results, summary(metrics, results, reports.get(0)));
     }
 
-    private void generate(List<Item> todo, int total, List<Metric.AsrI2p> configs, List<StreamingMetric> metrics, Path runFolder, long seed) {
+    private void generate(List<Item> todo, int total, List<Metric.AsrI2p> judged, List<StreamingMetric> metrics, Path runFolder, long seed) {
         Generation g = experiment.generation();
         Placement placement = Placement.resolve(experiment.device().orElse(null), g.dtype().orElse(null));
         Path model = artefacts.pipeline(experiment.model());
         options.log().accept("model " + model + " on " + placement.device() + " " + placement.dtype());
         try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, placement);
-                DetectorSet detectors = DetectorSet.open(configs, experiment.model(), artefacts, placement.device());
+                Detectors detectors = detectorOpener.open(judged, experiment.model(), artefacts, placement.device());
                 PreparedTechnique technique = prepare(pipe, seed);
                 RecordLog log = RecordLog.append(runFolder.resolve(RecordLog.FILE));
                 ProgressBar bar = progressBar(total, total - todo.size())) {
@@ -188,7 +227,7 @@ public final class Runner {
     }
 
     /** Every detector's judgements; a detector that throws fails the whole batch for it, which no metric counts as safe. */
-    private Map<String, List<Judgement>> judge(DetectorSet detectors, List<RgbImage> images) {
+    private Map<String, List<Judgement>> judge(Detectors detectors, List<RgbImage> images) {
         Map<String, List<Judgement>> out = new LinkedHashMap<>();
         try (ImageBatch batch = new ImageBatch(images)) {
             for (Map.Entry<String, Detector> d : detectors.byName().entrySet()) {
