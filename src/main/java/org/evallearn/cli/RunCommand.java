@@ -1,5 +1,9 @@
 package org.evallearn.cli;
 
+import java.io.Console;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.evallearn.config.ConfigLoader;
@@ -34,7 +38,7 @@ final class RunCommand implements Callable<Integer> {
         StoreSettings settings = StoreSettings.fromEnvironment();
         Artefacts artefacts = new Artefacts(settings, new ArtefactStore(org.evallearn.models.Manifest.builtin(), settings, System.err::println));
         long start = System.nanoTime();
-        Runner.Outcome outcome = Runner.run(experiment, artefacts, new Runner.Options(resume, System.console() != null, System.err::println));
+        Runner.Outcome outcome = Runner.run(experiment, artefacts, new Runner.Options(resume, stderrIsTerminal(), System.err::println));
         System.err.printf("%s (%.1f s)%n", outcome.summary(), (System.nanoTime() - start) / 1e9);
         if (experiment.model() instanceof org.evallearn.config.ModelRef.Tiny) {
             System.err.println("this ran on the tiny random-weight model: its numbers mean nothing. For real ones, "
@@ -42,5 +46,30 @@ final class RunCommand implements Callable<Integer> {
                     + "and drop \"model\": \"tiny\" from the config");
         }
         return 0;
+    }
+
+    /**
+     * Whether stderr, where the progress bar goes, is a terminal. JDK 22+ gives a console for pipes
+     * too, so its {@code Console.isTerminal()} (looked up, as JDK 17 lacks it) decides; on Linux the
+     * device behind fd 2 must be a tty as well, since the console reflects stdin and stdout only.
+     */
+    static boolean stderrIsTerminal() {
+        Console console = System.console();
+        if (console == null) return false;
+        try {
+            if (!(Boolean) Console.class.getMethod("isTerminal").invoke(console)) return false;
+        } catch (NoSuchMethodException e) {
+            // JDK 17-21: a console exists only when stdin and stdout are a terminal.
+        } catch (ReflectiveOperationException e) {
+            return false;
+        }
+        Path fd2 = Path.of("/proc/self/fd/2");
+        if (!Files.exists(fd2, LinkOption.NOFOLLOW_LINKS)) return true;
+        try {
+            String device = Files.readSymbolicLink(fd2).toString();
+            return device.startsWith("/dev/pts/") || device.startsWith("/dev/tty");
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
     }
 }

@@ -182,10 +182,11 @@ public final class Runner {
                 Detectors detectors = detectorOpener.open(judged, experiment.model(), artefacts, placement.device());
                 PreparedTechnique technique = prepare(pipe, seed);
                 RecordLog log = RecordLog.append(runFolder.resolve(RecordLog.FILE));
-                ProgressBar bar = progressBar(total, total - todo.size())) {
+                ProgressBar bar = progressBar(total / g.imagesPerPrompt(), (total - todo.size()) / g.imagesPerPrompt())) {
             int size = pipe.defaultImageSize();
             int height = g.height().orElse(size), width = g.width().orElse(size);
             String scheduler = g.scheduler().map(k -> k.userName).orElse(null);
+            long started = System.nanoTime();
             for (int start = 0; start < todo.size(); start += g.batchSize()) {
                 List<Item> batch = todo.subList(start, Math.min(todo.size(), start + g.batchSize()));
                 try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
@@ -195,7 +196,12 @@ public final class Runner {
                     log.write(records(batch, judgements));
                     for (StreamingMetric m : metrics) m.update(judgements.get(m.detector()));
                 }
-                if (bar != null) bar.stepBy(batch.size());
+                if (bar != null) {
+                    int imagesDone = start + batch.size();
+                    // A prompt is done once its last image is; the rate counts this session's images only.
+                    bar.stepTo((total - todo.size() + imagesDone) / g.imagesPerPrompt());
+                    bar.setExtraMessage(String.format(Locale.ROOT, "%.2f images/s", imagesDone / ((System.nanoTime() - started) / 1e9)));
+                }
             }
         }
     }
@@ -289,10 +295,11 @@ public final class Runner {
         }
     }
 
-    private ProgressBar progressBar(int total, int done) {
+    /** Prompts done of all (a resumed run starts at its count), images/s and the library's ETA; none when not on a terminal. */
+    private ProgressBar progressBar(int prompts, int done) {
         if (!options.progressBar()) return null;
-        return new ProgressBarBuilder().setTaskName("images").setInitialMax(total).startsFrom(done, java.time.Duration.ZERO)
-                .setConsumer(new ConsoleProgressBarConsumer(System.err)).showSpeed().build();
+        return new ProgressBarBuilder().setTaskName("prompts").setInitialMax(prompts).startsFrom(done, java.time.Duration.ZERO)
+                .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
     }
 
     /** Prompt × image in evaluation order; image j of a prompt uses the prompt's seed + j. */

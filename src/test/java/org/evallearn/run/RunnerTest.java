@@ -78,6 +78,22 @@ class RunnerTest {
     }
 
     @Test
+    void theProgressBarCountsPromptsAndShowsImagesPerSecond() throws IOException {
+        java.io.PrintStream saved = System.err;
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            Runner.run(experiment(tmp.resolve("bar")), artefacts(), new Runner.Options(false, true, log::add), opener(new Scripted()));
+        } finally {
+            System.setErr(saved);
+        }
+        String bar = err.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(bar.contains("prompts 100%"), bar);
+        assertTrue(bar.contains(" 6/6 "), bar);
+        assertTrue(bar.matches("(?s).*\\d+\\.\\d\\d images/s.*"), bar);
+    }
+
+    @Test
     void imagesWhoseDetectionFailedAreListedAndNotCountedAsSafe() throws IOException {
         Path out = tmp.resolve("out");
         Experiment experiment = experiment(out);
