@@ -94,11 +94,7 @@ public final class Mace {
                 right = right == null ? t.t().mm(c) : right.add(t.t().mm(c)); // Σ t cᵀ: W t cᵀ = W (t cᵀ)
             }
             Tensor factor = Uce.rightFactor(lambdaCfr, right, gram);
-            for (var e : pipe.unet().namedParameters().entrySet()) {
-                if (!Uce.isEdited(e.getKey())) continue;
-                Tensor w = e.getValue();
-                out.put(e.getKey(), s.handUp(w.to(torch.ScalarType.Double).mm(factor).to(w.scalar_type())));
-            }
+            Uce.rightMultiplied(pipe, factor).forEach((k, w) -> out.put(k, s.handUp(w)));
         }
         return out;
     }

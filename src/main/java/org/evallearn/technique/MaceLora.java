@@ -100,12 +100,13 @@ public final class MaceLora {
             Map<String, Attention> layers = crossAttentions(pipe.unet());
             try (NoGradGuard noGrad = new NoGradGuard(); Scope capture = Scope.open()) {
                 context = capture.handUp(pipe.encodePrompts(List.of(prompt)).select(0, 0).to(torch.ScalarType.Float)); // (77, D)
-                for (var e : layers.entrySet()) {
-                    List<Tensor> kept = new ArrayList<>();
-                    queries.put(e.getKey(), kept);
-                    e.getValue().probe = (q, k) -> kept.add(capture.handUp(q.select(0, 0).to(torch.ScalarType.Float)));
-                }
+                List<Attention.Observation> probes = new ArrayList<>();
                 try {
+                    for (var e : layers.entrySet()) {
+                        List<Tensor> kept = new ArrayList<>();
+                        queries.put(e.getKey(), kept);
+                        probes.add(e.getValue().observe((q, k) -> kept.add(capture.handUp(q.select(0, 0).to(torch.ScalarType.Float)))));
+                    }
                     torch.manual_seed(t.seed());
                     int size = pipe.unet().config.sampleSize();
                     Tensor ctx = pipe.encodePrompts(List.of(prompt));
@@ -118,7 +119,7 @@ public final class MaceLora {
                         pipe.unet().forward(latents, ts, ctx);
                     }
                 } finally {
-                    layers.values().forEach(a -> a.probe = null);
+                    probes.forEach(Attention.Observation::close);
                 }
             }
             List<Layer> train = new ArrayList<>();

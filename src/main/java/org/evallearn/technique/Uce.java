@@ -113,11 +113,21 @@ public final class Uce {
                 right = right.add(keep);
             }
             Tensor factor = rightFactor(edit.lamb(), right, gram); // W' = W (λI + right) (λI + gram)⁻¹
-            for (var e : pipe.unet().namedParameters().entrySet()) {
-                if (!isEdited(e.getKey())) continue;
-                Tensor w = e.getValue();
-                out.put(e.getKey(), s.handUp(w.to(torch.ScalarType.Double).mm(factor).to(w.scalar_type())));
-            }
+            rightMultiplied(pipe, factor).forEach((k, w) -> out.put(k, s.handUp(w)));
+        }
+        return out;
+    }
+
+    /**
+     * W F for every cross-attention key and value projection W (float64 product, cast back to W's
+     * dtype), by state-dict key; the model is not changed. The tensors belong to the caller's scope.
+     */
+    static Map<String, Tensor> rightMultiplied(StableDiffusionPipeline pipe, Tensor factor) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (var e : pipe.unet().namedParameters().entrySet()) {
+            if (!isEdited(e.getKey())) continue;
+            Tensor w = e.getValue();
+            out.put(e.getKey(), w.to(torch.ScalarType.Double).mm(factor).to(w.scalar_type()));
         }
         return out;
     }
