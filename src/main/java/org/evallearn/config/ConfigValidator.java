@@ -187,7 +187,10 @@ final class ConfigValidator {
                 : oneOf(Technique.EsdTrainMethod.class, f.trainMethod(), at + ".train_method", e -> e.name().toLowerCase(Locale.ROOT));
         double learningRate = finite(f.learningRate(), 5e-5, at + ".learning_rate");
         if (learningRate <= 0) problems.add(at + ".learning_rate", learningRate + " is not > 0");
-        return new Technique.Esd(concept, f.eraseFrom() == null ? concept : f.eraseFrom(), method,
+        if (f.eraseFrom() != null && f.eraseFrom().isBlank()) {
+            problems.add(at + ".erase_from", "must not be empty; leave it out to anchor on the empty prompt (train-esd.py)");
+        }
+        return new Technique.Esd(concept, Optional.ofNullable(f.eraseFrom()), method,
                 finite(f.negativeGuidance(), 2.0, at + ".negative_guidance"), atLeast(f.trainSteps(), 200, 1, at + ".train_steps"),
                 learningRate, path(f.loadPath()), path(f.savePath()));
     }

@@ -74,8 +74,11 @@ public sealed interface Technique {
 
     enum UceConceptType { OBJECT, STYLE, ATTRIBUTE }
 
-    /** Erased Stable Diffusion fine-tuning; {@code eraseFrom} defaults to {@code eraseConcept}. */
-    record Esd(String eraseConcept, String eraseFrom, EsdTrainMethod trainMethod, double negativeGuidance, int trainSteps,
+    /**
+     * Erased Stable Diffusion fine-tuning. Without {@code eraseFrom} the target is anchored on the
+     * empty prompt (train-esd.py); with it, on the erase_from text (esd_sd.py's attribute erasure).
+     */
+    record Esd(String eraseConcept, Optional<String> eraseFrom, EsdTrainMethod trainMethod, double negativeGuidance, int trainSteps,
             double learningRate, Optional<Path> loadPath, Optional<Path> savePath) implements Technique {
         public String name() {
             return "esd";

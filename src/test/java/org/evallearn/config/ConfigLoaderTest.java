@@ -57,6 +57,8 @@ class ConfigLoaderTest {
                 Arguments.of("bad.json", "{" + ESD + ", \"metric\": {\"name\": \"accuracy\"}}", "metric.name", "unknown metric 'accuracy'; implemented: asr_i2p"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"esd\", \"config\": {\"train_method\": \"lora\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
                         "technique.config.train_method", "'lora' is not allowed; allowed: xattn, noxattn, selfattn, full"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"esd\", \"config\": {\"erase_from\": \" \"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.erase_from", "must not be empty"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"sld\", \"config\": {\"preset\": \"ultra\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
                         "technique.config.preset", "'ultra' is not allowed; allowed: none, weak, medium, strong, max"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"uce\", \"config\": {\"erase_concept\": \"car\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
@@ -120,7 +122,7 @@ class ConfigLoaderTest {
     @Test
     void techniqueDefaultsFollowEvalLearn() {
         Technique.Esd esd = (Technique.Esd) json(asr("{\"concept_name\": \"hate\"}")).technique();
-        assertEquals(new Technique.Esd("violence", "violence", Technique.EsdTrainMethod.NOXATTN, 2.0, 200, 5e-5, Optional.empty(), Optional.empty()), esd);
+        assertEquals(new Technique.Esd("violence", Optional.empty(), Technique.EsdTrainMethod.NOXATTN, 2.0, 200, 5e-5, Optional.empty(), Optional.empty()), esd);
         Experiment sldRun = json("{\"technique\": {\"name\": \"sld\", \"config\": {\"erase_concept\": \"Violence\", \"preset\": \"MEDIUM\", \"sld_threshold\": 0.02}},"
                 + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"violence\"}}}");
         assertEquals(new ModelRef.Known("AIML-TUDA/stable-diffusion-safe"), sldRun.model(), "eval-learn's SLD base model");
