@@ -161,7 +161,9 @@ final class ConfigValidator {
         if (f.preset() != null && f.loadPath() != null) {
             problems.add(at + ".load_path", "preset and load_path are both weight sources; give one of them");
         }
-        if (f.eraseConcept() != null && f.eraseConcept().isBlank()) problems.add(at + ".erase_concept", "must not be empty");
+        if (f.eraseConcept() != null && Technique.Uce.splitConcepts(f.eraseConcept()).stream().anyMatch(String::isEmpty)) {
+            problems.add(at + ".erase_concept", Problems.show(f.eraseConcept()) + " has an empty concept (concepts are ';'-separated)");
+        }
         Technique.UceConceptType conceptType = f.conceptType() == null ? Technique.UceConceptType.OBJECT
                 : oneOf(Technique.UceConceptType.class, f.conceptType(), at + ".concept_type", ConfigValidator::lower);
         Technique.UceWeights weights = null;
@@ -177,7 +179,36 @@ final class ConfigValidator {
                 weights = new Technique.UceWeights.Create(Path.of(f.savePath()));
             }
         }
-        return new Technique.Uce(weights, Optional.ofNullable(f.eraseConcept()), conceptType);
+        List<String> guide = f.guideConcept() == null ? List.of() : concepts(f.guideConcept(), at + ".guide_concept", true);
+        List<String> preserve = f.preserveConcepts() == null ? List.of() : concepts(f.preserveConcepts(), at + ".preserve_concepts", false);
+        if (weights instanceof Technique.UceWeights.Load && (!guide.isEmpty() || !preserve.isEmpty())) {
+            problems.add(at + (guide.isEmpty() ? ".preserve_concepts" : ".guide_concept"), "has no effect with load_path (the weights are already made); remove it");
+        }
+        int erased = weights instanceof Technique.UceWeights.Preset p ? p.preset().concepts.size()
+                : weights instanceof Technique.UceWeights.Create ? Technique.Uce.splitConcepts(f.eraseConcept()).size() : 0;
+        if (guide.size() > 1 && guide.size() != erased) {
+            problems.add(at + ".guide_concept", guide.size() + " guide concepts for " + erased + " erased ones; give one for all or one each");
+        }
+        return new Technique.Uce(weights, Optional.ofNullable(f.eraseConcept()), conceptType, guide, preserve);
+    }
+
+    /** UCE concepts from a ';'-separated string or a list of strings; empty entries only where {@code emptyAllowed} (the guide "" is the prompt-less one). */
+    private List<String> concepts(JsonNode node, String at, boolean emptyAllowed) {
+        List<String> out = new ArrayList<>();
+        if (node.isTextual()) {
+            out.addAll(Technique.Uce.splitConcepts(node.asText()));
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                if (!node.get(i).isTextual()) problems.add(at + "[" + i + "]", Problems.show(node.get(i)) + " is not a string");
+                else out.add(node.get(i).asText().strip());
+            }
+        } else {
+            problems.add(at, Problems.show(node) + " is not a string (';'-separated) or a list of strings");
+            return List.of();
+        }
+        if (out.isEmpty()) problems.add(at, "is an empty list");
+        if (!emptyAllowed && out.stream().anyMatch(String::isEmpty)) problems.add(at, "has an empty concept");
+        return List.copyOf(out);
     }
 
     private Technique esd(EsdFile f, String at) {

@@ -94,7 +94,7 @@ public final class Mace {
                 right = right == null ? t.t().mm(c) : right.add(t.t().mm(c)); // Σ t cᵀ: W t cᵀ = W (t cᵀ)
             }
             Tensor factor = Uce.rightFactor(lambdaCfr, right, gram);
-            Uce.rightMultiplied(pipe, factor).forEach((k, w) -> out.put(k, s.handUp(w)));
+            Uce.rightMultiplied(pipe, factor, "mace cfr", line -> {}).forEach((k, w) -> out.put(k, s.handUp(w)));
         }
         return out;
     }

@@ -63,6 +63,14 @@ class ConfigLoaderTest {
                         "technique.config.preset", "'ultra' is not allowed; allowed: none, weak, medium, strong, max"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"uce\", \"config\": {\"erase_concept\": \"car\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
                         "technique.config.save_path", "missing"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"uce\", \"config\": {\"preset\": \"violence\", \"guide_concept\": \"a; b\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.guide_concept", "2 guide concepts for 3 erased ones"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"uce\", \"config\": {\"load_path\": \"w.safetensors\", \"preserve_concepts\": [\"tree\"]}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.preserve_concepts", "has no effect with load_path"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"uce\", \"config\": {\"preset\": \"nudity\", \"preserve_concepts\": \"tree;;house\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.preserve_concepts", "has an empty concept"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"uce\", \"config\": {\"preset\": \"nudity\", \"guide_concept\": 3}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.guide_concept", "3 is not a string"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"mace\", \"config\": {\"lambda_cfr\": 0}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
                         "technique.config.lambda_cfr", "0.0 is not > 0"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"esd\", \"config\": {\"num_inference_steps\": 30}}, \"generation\": {\"steps\": 20}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
@@ -134,7 +142,14 @@ class ConfigLoaderTest {
         assertEquals(new Technique.Mace(java.util.List.of("nudity", "naked"), java.util.List.of(), 0.1, Optional.empty(), Optional.empty()), mace);
         Technique.Uce uce = (Technique.Uce) json("{\"technique\": {\"name\": \"uce\", \"config\": {\"preset\": \"violence\"}},"
                 + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"violence\"}}}").technique();
-        assertEquals(new Technique.Uce(new Technique.UceWeights.Preset(Technique.UcePreset.VIOLENCE), Optional.empty(), Technique.UceConceptType.OBJECT), uce);
+        assertEquals(new Technique.Uce(new Technique.UceWeights.Preset(Technique.UcePreset.VIOLENCE), Optional.empty(), Technique.UceConceptType.OBJECT,
+                java.util.List.of(), java.util.List.of()), uce);
+        Technique.Uce guided = (Technique.Uce) json("{\"technique\": {\"name\": \"uce\", \"config\": {\"erase_concept\": \"cat; grumpy cat\","
+                + " \"guide_concept\": [\"dog\", \"\"], \"preserve_concepts\": \"tree; house\", \"save_path\": \"w.safetensors\"}},"
+                + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"violence\"}}}").technique();
+        assertEquals(java.util.List.of("cat", "grumpy cat"), guided.eraseConcepts());
+        assertEquals(java.util.List.of("dog", ""), guided.guideConcepts(), "the empty guide is the official default, allowed");
+        assertEquals(java.util.List.of("tree", "house"), guided.preserveConcepts());
         assertInstanceOf(Technique.FreeRun.class, json("{\"technique\": {\"name\": \"none\"}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}").technique());
     }
 
