@@ -26,9 +26,9 @@ import org.evallearn.tensor.Scope;
 public final class EditedWeights {
     private EditedWeights() {}
 
-    /** Where the edit for {@code techniqueKey} on {@code baseModelId} is cached. */
+    /** Where the edit for {@code techniqueKey} on the context's base model is cached. */
     public static Path cacheFile(TechniqueContext context, String techniqueName, String techniqueKey) {
-        return context.cacheDir().resolve(techniqueName + "-" + sha256(context.baseModelId() + "\n" + techniqueKey).substring(0, 16)
+        return context.cacheDir().resolve(techniqueName + "-" + sha256(context.baseModelKey() + "\n" + techniqueKey).substring(0, 16)
                 + ".safetensors");
     }
 
@@ -55,7 +55,7 @@ public final class EditedWeights {
         long start = System.nanoTime();
         try (Scope s = Scope.open()) {
             Map<String, Tensor> edit = new TreeMap<>(compute.get());
-            SafeTensorsWriter.write(cached, edit, Map.of("technique", techniqueName, "base_model", context.baseModelId(),
+            SafeTensorsWriter.write(cached, edit, Map.of("technique", techniqueName, "base_model", context.baseModelKey(),
                     "config", techniqueKey));
             copyInto(model, edit);
         }

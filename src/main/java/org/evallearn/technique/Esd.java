@@ -115,14 +115,17 @@ public final class Esd {
     public static PreparedTechnique prepare(Technique.Esd config, StableDiffusionPipeline pipe, TechniqueContext context) {
         Training training = Training.of(config, context.seed());
         String key = canonicalKey(config, training, pipe.placement());
-        Path checkpoint = checkpointFile(context, key);
+        // No cache key (nor the base model's fingerprint) is needed when the weights come from load_path.
+        Optional<Path> checkpoint = config.loadPath().isPresent() ? Optional.empty() : Optional.of(checkpointFile(context, key));
         context.log().accept("esd: " + key);
         String summary = EditedWeights.apply(pipe.unet(), context, "esd", key, config.loadPath(), config.savePath(),
-                () -> train(pipe, config, training, new Checkpoint(checkpoint, CHECKPOINT_EVERY), context.log(), loss -> {}));
-        try {
-            Files.deleteIfExists(checkpoint); // the cache file now holds the result
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete " + checkpoint + ": " + e.getMessage(), e);
+                () -> train(pipe, config, training, new Checkpoint(checkpoint.orElseThrow(), CHECKPOINT_EVERY), context.log(), loss -> {}));
+        if (checkpoint.isPresent()) {
+            try {
+                Files.deleteIfExists(checkpoint.get()); // the cache file now holds the result
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot delete " + checkpoint.get() + ": " + e.getMessage(), e);
+            }
         }
         context.log().accept("esd: " + summary);
         return Techniques.plain(pipe, summary);

@@ -218,11 +218,11 @@ public final class Mace {
         MaceLora.Training training = MaceLora.Training.defaults(context.seed());
         String key = canonicalKey(config, training, pipe);
         context.log().accept("mace: " + key);
-        Path cached = EditedWeights.cacheFile(context, "mace", key);
-        Loras loras = new Loras(cached.resolveSibling(cached.getFileName().toString().replace(".safetensors", "")), key);
+        // No cache key (nor the base model's fingerprint) is needed when the weights come from load_path.
+        Optional<Loras> loras = config.loadPath().isPresent() ? Optional.empty() : Optional.of(Loras.beside(EditedWeights.cacheFile(context, "mace", key), key));
         String summary = EditedWeights.apply(pipe.unet(), context, "mace", key, config.loadPath(), config.savePath(),
-                () -> compute(pipe, config, training, MaceLora.OWN_ATTENTION, Optional.of(loras), context.log()));
-        loras.deleteAll(config.eraseConcepts().size()); // the cache file now holds the result
+                () -> compute(pipe, config, training, MaceLora.OWN_ATTENTION, loras, context.log()));
+        loras.ifPresent(l -> l.deleteAll(config.eraseConcepts().size())); // the cache file now holds the result
         context.log().accept("mace: " + summary);
         return Techniques.plain(pipe, summary);
     }
@@ -233,6 +233,11 @@ public final class Mace {
      * config key and its concept.
      */
     public record Loras(Path prefix, String key) {
+        /** Beside the cache file {@code cached}: {@code mace-<hash>.lora-<k>.safetensors}. */
+        static Loras beside(Path cached, String key) {
+            return new Loras(cached.resolveSibling(cached.getFileName().toString().replace(".safetensors", "")), key);
+        }
+
         Path file(int k) {
             return prefix.resolveSibling(prefix.getFileName() + ".lora-" + k + ".safetensors");
         }

@@ -106,6 +106,19 @@ class UceTest {
     }
 
     @Test
+    void anEditMadeInFp16IsNotReusedByAnFp32Run() {
+        List<String> log = new ArrayList<>();
+        TechniqueContext context = new TechniqueContext("tiny", dir.resolve("cache"), 0, log::add);
+        Technique.Uce config = new Technique.Uce(new Technique.UceWeights.Preset(Technique.UcePreset.NUDITY), Optional.empty(),
+                Technique.UceConceptType.OBJECT, List.of(), List.of());
+        try (StableDiffusionPipeline half = StableDiffusionPipeline.load(dir.resolve("tiny"), new Placement("cpu", org.evallearn.tensor.DType.F16))) {
+            Techniques.prepare(config, half, context);
+        }
+        Techniques.prepare(config, pipe, context);
+        assertEquals(2, log.stream().filter(l -> l.contains("computed uce")).count(), String.join("\n", log));
+    }
+
+    @Test
     void theConfigsGuideAndPreservedConceptsAndThePresetListsReachTheEdit() {
         TechniqueContext context = new TechniqueContext("tiny", dir.resolve("cache"), 0, line -> {});
         try (Scope s = Scope.open()) {
