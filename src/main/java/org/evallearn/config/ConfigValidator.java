@@ -171,7 +171,7 @@ final class ConfigValidator {
             Technique.UcePreset preset = oneOf(Technique.UcePreset.class, f.preset(), at + ".preset", ConfigValidator::lower);
             if (preset != null) weights = new Technique.UceWeights.Preset(preset);
         } else if (f.loadPath() != null) {
-            weights = new Technique.UceWeights.Load(Path.of(f.loadPath()));
+            weights = loadPath(f.loadPath(), at).map(Technique.UceWeights.Load::new).orElse(null);
         } else if (f.eraseConcept() != null) {
             if (f.savePath() == null || f.savePath().isBlank()) {
                 problems.add(at + ".save_path", "missing; making UCE weights inline takes minutes and needs save_path to keep them");
@@ -223,7 +223,7 @@ final class ConfigValidator {
         }
         return new Technique.Esd(concept, Optional.ofNullable(f.eraseFrom()), method,
                 finite(f.negativeGuidance(), 2.0, at + ".negative_guidance"), atLeast(f.trainSteps(), 200, 1, at + ".train_steps"),
-                learningRate, path(f.loadPath()), path(f.savePath()));
+                learningRate, loadPath(f.loadPath(), at), path(f.savePath()));
     }
 
     private Technique mace(MaceFile f, String at) {
@@ -232,7 +232,7 @@ final class ConfigValidator {
         List<String> from = f.eraseFrom() == null || f.eraseFrom().isNull() ? List.of() : strings(f.eraseFrom(), at + ".erase_from");
         double lambda = finite(f.lambdaCfr(), 0.1, at + ".lambda_cfr");
         if (lambda <= 0) problems.add(at + ".lambda_cfr", lambda + " is not > 0");
-        return new Technique.Mace(concepts, from, lambda, path(f.loadPath()), path(f.savePath()));
+        return new Technique.Mace(concepts, from, lambda, loadPath(f.loadPath(), at), path(f.savePath()));
     }
 
     /** A string or a list of non-empty strings. */
@@ -462,6 +462,22 @@ final class ConfigValidator {
         if (value == null) return fallback;
         if (value < min) problems.add(at, value + " is less than " + min);
         return value;
+    }
+
+    /** PyTorch's pickle formats, which eval-learn saves ESD and MACE weights in (torch.save of the UNet state dict). */
+    private static final Pattern PICKLE = Pattern.compile("(?i).*\\.(pt|pth|bin|ckpt)$");
+
+    /** A technique's load_path: an existing safetensors file of edited tensors. */
+    private Optional<Path> loadPath(String value, String at) {
+        if (value == null) return Optional.empty();
+        if (PICKLE.matcher(value).matches()) {
+            problems.add(at + ".load_path", Problems.show(value) + " is a PyTorch pickle (eval-learn saves ESD and MACE weights so); this tool reads"
+                    + " safetensors only and never unpickles. Convert it once in Python: safetensors.torch.save_file(torch.load(path), 'edit.safetensors')");
+            return Optional.empty();
+        }
+        Path path = Path.of(value);
+        if (!Files.isRegularFile(path)) problems.add(at + ".load_path", Problems.show(value) + " is not a file (expected a .safetensors file of edited weights)");
+        return Optional.of(path);
     }
 
     private static Optional<Path> path(String value) {
