@@ -141,6 +141,12 @@ class ConfigLoaderTest {
                 + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"violence\"}}}");
         assertEquals(new ModelRef.Known("AIML-TUDA/stable-diffusion-safe"), sldRun.model(), "eval-learn's SLD base model");
         assertEquals(new ModelRef.Known("CompVis/stable-diffusion-v1-4"), json(asr("{\"concept_name\": \"hate\"}")).model());
+        Technique.Sld byDefault = (Technique.Sld) json("{\"technique\": {\"name\": \"sld\"},"
+                + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"nudity\"}}}").technique();
+        Technique.SldPreset max = Technique.SldPreset.MAX;
+        assertEquals(new Technique.Sld("nudity", Optional.empty(), max.guidanceScale, max.warmupSteps, max.threshold, max.momentumScale, max.momBeta),
+                byDefault, "no preset: the max preset's values, as eval-learn's SLDConfig defaults");
+        assertEquals(new Technique.Sld("nudity", Optional.empty(), 5000, 0, 1.0, 0.5, 0.7), byDefault, "diffusers' SafetyConfig.MAX");
         Technique.Sld sld = (Technique.Sld) sldRun.technique();
         assertEquals(new Technique.Sld("violence", Optional.of(Technique.SldPreset.MEDIUM), 1000, 10, 0.02, 0.3, 0.4), sld);
         Technique.Mace mace = (Technique.Mace) json("{\"technique\": {\"name\": \"mace\", \"config\": {\"erase_concept\": [\"nudity\", \"naked\"]}},"
