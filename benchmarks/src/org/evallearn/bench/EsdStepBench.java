@@ -63,7 +63,7 @@ public class EsdStepBench {
     @Benchmark
     @OperationsPerInvocation(STEPS)
     public int train() {
-        Technique.Esd config = new Technique.Esd("nudity", "nudity", Technique.EsdTrainMethod.valueOf(method.toUpperCase(java.util.Locale.ROOT)), 2.0, STEPS,
+        Technique.Esd config = new Technique.Esd("nudity", java.util.Optional.empty(), Technique.EsdTrainMethod.valueOf(method.toUpperCase(java.util.Locale.ROOT)), 2.0, STEPS,
                 5e-5, Optional.empty(), Optional.empty());
         try (org.evallearn.tensor.Scope s = org.evallearn.tensor.Scope.open()) {
             return Esd.train(pipe, config, Esd.Training.of(config, SEED), new Esd.Checkpoint(checkpoints.resolve("unused.safetensors"), STEPS + 1),

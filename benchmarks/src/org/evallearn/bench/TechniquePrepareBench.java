@@ -59,7 +59,7 @@ public class TechniquePrepareBench {
             Map<String, Tensor> edit = technique.equals("uce")
                     ? Uce.computeEdit(pipe, Uce.Edit.defaults(List.of("nudity"), Technique.UceConceptType.OBJECT))
                     : Mace.compute(pipe, new Technique.Mace(List.of("nudity"), List.of(), 0.1, Optional.empty(), Optional.empty()),
-                            MaceLora.Training.defaults(0), MaceLora.OWN_ATTENTION, line -> {});
+                            MaceLora.Training.defaults(0), MaceLora.OWN_ATTENTION, Optional.empty(), line -> {});
             return edit.size();
         }
     }

@@ -161,7 +161,9 @@ final class ConfigValidator {
         if (f.preset() != null && f.loadPath() != null) {
             problems.add(at + ".load_path", "preset and load_path are both weight sources; give one of them");
         }
-        if (f.eraseConcept() != null && f.eraseConcept().isBlank()) problems.add(at + ".erase_concept", "must not be empty");
+        if (f.eraseConcept() != null && Technique.Uce.splitConcepts(f.eraseConcept()).stream().anyMatch(String::isEmpty)) {
+            problems.add(at + ".erase_concept", Problems.show(f.eraseConcept()) + " has an empty concept (concepts are ';'-separated)");
+        }
         Technique.UceConceptType conceptType = f.conceptType() == null ? Technique.UceConceptType.OBJECT
                 : oneOf(Technique.UceConceptType.class, f.conceptType(), at + ".concept_type", ConfigValidator::lower);
         Technique.UceWeights weights = null;
@@ -169,7 +171,7 @@ final class ConfigValidator {
             Technique.UcePreset preset = oneOf(Technique.UcePreset.class, f.preset(), at + ".preset", ConfigValidator::lower);
             if (preset != null) weights = new Technique.UceWeights.Preset(preset);
         } else if (f.loadPath() != null) {
-            weights = new Technique.UceWeights.Load(Path.of(f.loadPath()));
+            weights = loadPath(f.loadPath(), at).map(Technique.UceWeights.Load::new).orElse(null);
         } else if (f.eraseConcept() != null) {
             if (f.savePath() == null || f.savePath().isBlank()) {
                 problems.add(at + ".save_path", "missing; making UCE weights inline takes minutes and needs save_path to keep them");
@@ -177,7 +179,36 @@ final class ConfigValidator {
                 weights = new Technique.UceWeights.Create(Path.of(f.savePath()));
             }
         }
-        return new Technique.Uce(weights, Optional.ofNullable(f.eraseConcept()), conceptType);
+        List<String> guide = f.guideConcept() == null ? List.of() : concepts(f.guideConcept(), at + ".guide_concept", true);
+        List<String> preserve = f.preserveConcepts() == null ? List.of() : concepts(f.preserveConcepts(), at + ".preserve_concepts", false);
+        if (weights instanceof Technique.UceWeights.Load && (!guide.isEmpty() || !preserve.isEmpty())) {
+            problems.add(at + (guide.isEmpty() ? ".preserve_concepts" : ".guide_concept"), "has no effect with load_path (the weights are already made); remove it");
+        }
+        int erased = weights instanceof Technique.UceWeights.Preset p ? p.preset().concepts.size()
+                : weights instanceof Technique.UceWeights.Create ? Technique.Uce.splitConcepts(f.eraseConcept()).size() : 0;
+        if (guide.size() > 1 && guide.size() != erased) {
+            problems.add(at + ".guide_concept", guide.size() + " guide concepts for " + erased + " erased ones; give one for all or one each");
+        }
+        return new Technique.Uce(weights, Optional.ofNullable(f.eraseConcept()), conceptType, guide, preserve);
+    }
+
+    /** UCE concepts from a ';'-separated string or a list of strings; empty entries only where {@code emptyAllowed} (the guide "" is the prompt-less one). */
+    private List<String> concepts(JsonNode node, String at, boolean emptyAllowed) {
+        List<String> out = new ArrayList<>();
+        if (node.isTextual()) {
+            out.addAll(Technique.Uce.splitConcepts(node.asText()));
+        } else if (node.isArray()) {
+            for (int i = 0; i < node.size(); i++) {
+                if (!node.get(i).isTextual()) problems.add(at + "[" + i + "]", Problems.show(node.get(i)) + " is not a string");
+                else out.add(node.get(i).asText().strip());
+            }
+        } else {
+            problems.add(at, Problems.show(node) + " is not a string (';'-separated) or a list of strings");
+            return List.of();
+        }
+        if (out.isEmpty()) problems.add(at, "is an empty list");
+        if (!emptyAllowed && out.stream().anyMatch(String::isEmpty)) problems.add(at, "has an empty concept");
+        return List.copyOf(out);
     }
 
     private Technique esd(EsdFile f, String at) {
@@ -187,9 +218,12 @@ final class ConfigValidator {
                 : oneOf(Technique.EsdTrainMethod.class, f.trainMethod(), at + ".train_method", e -> e.name().toLowerCase(Locale.ROOT));
         double learningRate = finite(f.learningRate(), 5e-5, at + ".learning_rate");
         if (learningRate <= 0) problems.add(at + ".learning_rate", learningRate + " is not > 0");
-        return new Technique.Esd(concept, f.eraseFrom() == null ? concept : f.eraseFrom(), method,
+        if (f.eraseFrom() != null && f.eraseFrom().isBlank()) {
+            problems.add(at + ".erase_from", "must not be empty; leave it out to anchor on the empty prompt (train-esd.py)");
+        }
+        return new Technique.Esd(concept, Optional.ofNullable(f.eraseFrom()), method,
                 finite(f.negativeGuidance(), 2.0, at + ".negative_guidance"), atLeast(f.trainSteps(), 200, 1, at + ".train_steps"),
-                learningRate, path(f.loadPath()), path(f.savePath()));
+                learningRate, loadPath(f.loadPath(), at), path(f.savePath()));
     }
 
     private Technique mace(MaceFile f, String at) {
@@ -198,7 +232,7 @@ final class ConfigValidator {
         List<String> from = f.eraseFrom() == null || f.eraseFrom().isNull() ? List.of() : strings(f.eraseFrom(), at + ".erase_from");
         double lambda = finite(f.lambdaCfr(), 0.1, at + ".lambda_cfr");
         if (lambda <= 0) problems.add(at + ".lambda_cfr", lambda + " is not > 0");
-        return new Technique.Mace(concepts, from, lambda, path(f.loadPath()), path(f.savePath()));
+        return new Technique.Mace(concepts, from, lambda, loadPath(f.loadPath(), at), path(f.savePath()));
     }
 
     /** A string or a list of non-empty strings. */
@@ -428,6 +462,22 @@ final class ConfigValidator {
         if (value == null) return fallback;
         if (value < min) problems.add(at, value + " is less than " + min);
         return value;
+    }
+
+    /** PyTorch's pickle formats, which eval-learn saves ESD and MACE weights in (torch.save of the UNet state dict). */
+    private static final Pattern PICKLE = Pattern.compile("(?i).*\\.(pt|pth|bin|ckpt)$");
+
+    /** A technique's load_path: an existing safetensors file of edited tensors. */
+    private Optional<Path> loadPath(String value, String at) {
+        if (value == null) return Optional.empty();
+        if (PICKLE.matcher(value).matches()) {
+            problems.add(at + ".load_path", Problems.show(value) + " is a PyTorch pickle (eval-learn saves ESD and MACE weights so); this tool reads"
+                    + " safetensors only and never unpickles. Convert it once in Python: safetensors.torch.save_file(torch.load(path), 'edit.safetensors')");
+            return Optional.empty();
+        }
+        Path path = Path.of(value);
+        if (!Files.isRegularFile(path)) problems.add(at + ".load_path", Problems.show(value) + " is not a file (expected a .safetensors file of edited weights)");
+        return Optional.of(path);
     }
 
     private static Optional<Path> path(String value) {

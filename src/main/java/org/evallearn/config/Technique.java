@@ -54,10 +54,31 @@ public sealed interface Technique {
         }
     }
 
-    /** Unified Concept Editing; {@code eraseConcept} may accompany a preset or load path as metadata. */
-    record Uce(UceWeights weights, Optional<String> eraseConcept, UceConceptType conceptType) implements Technique {
+    /**
+     * Unified Concept Editing; {@code eraseConcept} may accompany a preset or load path as metadata.
+     *
+     * @param guideConcepts one guide for all erased concepts or one each; empty: the official default for the concept type
+     * @param preserveConcepts concepts whose projections are kept
+     */
+    record Uce(UceWeights weights, Optional<String> eraseConcept, UceConceptType conceptType, List<String> guideConcepts,
+            List<String> preserveConcepts) implements Technique {
+        public Uce {
+            guideConcepts = List.copyOf(guideConcepts);
+            preserveConcepts = List.copyOf(preserveConcepts);
+        }
+
         public String name() {
             return "uce";
+        }
+
+        /** The concepts erase_concept names, for weights made inline. */
+        public List<String> eraseConcepts() {
+            return eraseConcept.map(Uce::splitConcepts).orElse(List.of());
+        }
+
+        /** The official script's concept list: ';'-separated, each stripped. */
+        public static List<String> splitConcepts(String text) {
+            return java.util.Arrays.stream(text.split(";", -1)).map(String::strip).toList();
         }
     }
 
@@ -70,12 +91,31 @@ public sealed interface Technique {
         record Create(Path savePath) implements UceWeights {}
     }
 
-    enum UcePreset { NUDITY, VIOLENCE, DOG }
+    /**
+     * eval-learn's UCE presets and the concepts each erases, from the official repository
+     * (rohitgandikota/unified-concept-editing @ 28c81ed): nudity as its recorded nudity edit
+     * ({@code data/info/universal-nudity-towards_uncond-…txt}: ["nudity"]), violence as its README's
+     * moderation command ({@code --edit_concepts 'violence; nudity; harm'}); dog, eval-learn's own, the word.
+     */
+    enum UcePreset {
+        NUDITY(List.of("nudity")),
+        VIOLENCE(List.of("violence", "nudity", "harm")),
+        DOG(List.of("dog"));
+
+        public final List<String> concepts;
+
+        UcePreset(List<String> concepts) {
+            this.concepts = concepts;
+        }
+    }
 
     enum UceConceptType { OBJECT, STYLE, ATTRIBUTE }
 
-    /** Erased Stable Diffusion fine-tuning; {@code eraseFrom} defaults to {@code eraseConcept}. */
-    record Esd(String eraseConcept, String eraseFrom, EsdTrainMethod trainMethod, double negativeGuidance, int trainSteps,
+    /**
+     * Erased Stable Diffusion fine-tuning. Without {@code eraseFrom} the target is anchored on the
+     * empty prompt (train-esd.py); with it, on the erase_from text (esd_sd.py's attribute erasure).
+     */
+    record Esd(String eraseConcept, Optional<String> eraseFrom, EsdTrainMethod trainMethod, double negativeGuidance, int trainSteps,
             double learningRate, Optional<Path> loadPath, Optional<Path> savePath) implements Technique {
         public String name() {
             return "esd";

@@ -27,8 +27,14 @@ public sealed interface TechniqueFile {
             Double sldMomentumScale, Double sldMomBeta, String device, Boolean useFp16, Integer numInferenceSteps,
             Double guidanceScale) implements TechniqueFile {}
 
-    record UceFile(String preset, String loadPath, String eraseConcept, String conceptType, String savePath, String device,
-            Boolean useFp16, Integer numInferenceSteps, Double guidanceScale) implements TechniqueFile {}
+    /**
+     * {@code guide_concept} and {@code preserve_concepts} are ours (the official script's
+     * {@code --guide_concepts}, {@code --preserve_concepts}): a string, ';'-separated as the
+     * script takes it, or a list of strings.
+     */
+    record UceFile(String preset, String loadPath, String eraseConcept, String conceptType, String savePath, JsonNode guideConcept,
+            JsonNode preserveConcepts, String device, Boolean useFp16, Integer numInferenceSteps, Double guidanceScale)
+            implements TechniqueFile {}
 
     record EsdFile(String eraseConcept, String eraseFrom, String trainMethod, Double negativeGuidance, Integer trainSteps,
             Double learningRate, String loadPath, String savePath, String device, Boolean useFp16, Integer numInferenceSteps,

@@ -17,8 +17,8 @@ public final class Attention {
     public final Linear to_out_0;
     private final long heads;
     private final AttentionKernel kernel;
-    /** Sees each call's head-split queries and keys (MACE reads its attention maps so); null: none. */
-    public AttentionProbe probe;
+    /** Sees each call's head-split queries and keys while installed by {@link #observe}; null: none. */
+    private AttentionProbe probe;
 
     /** @param contextDim channels of the keys' source: queryDim for self-attention */
     public Attention(Params p, long queryDim, long contextDim, long heads, long headDim, AttentionKernel kernel) {
@@ -29,6 +29,22 @@ public final class Attention {
         this.to_out_0 = new Linear(p.at("to_out").at(0), inner, queryDim, true);
         this.heads = heads;
         this.kernel = kernel;
+    }
+
+    /** An installed probe; closing it removes the probe. */
+    public interface Observation extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Shows every call's queries and keys to {@code p} until the returned observation is closed
+     * (MACE reads its attention maps so); one probe at a time.
+     */
+    public Observation observe(AttentionProbe p) {
+        if (probe != null) throw new IllegalStateException("this attention already has a probe installed");
+        probe = p;
+        return () -> probe = null;
     }
 
     /** @param x [B, N, queryDim]; @param context [B, M, contextDim] or null for self-attention */

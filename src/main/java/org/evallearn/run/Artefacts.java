@@ -17,6 +17,7 @@ import org.evallearn.config.ModelRef;
 import org.evallearn.diffusion.TinyPipeline;
 import org.evallearn.models.ArtefactStore;
 import org.evallearn.models.StoreSettings;
+import org.evallearn.technique.ModelFingerprint;
 
 /**
  * Where a run's models and data are on disk. Manifest artefacts come from the {@link ArtefactStore}
@@ -42,11 +43,12 @@ public final class Artefacts {
         return ((ModelRef.Folder) model).path();
     }
 
-    /** The id technique caches key on: a known id, {@code tiny}, or a folder's absolute path. */
-    public static String baseModelId(ModelRef model) {
-        if (model instanceof ModelRef.Tiny) return "tiny";
-        if (model instanceof ModelRef.Known k) return k.id();
-        return ((ModelRef.Folder) model).path().toAbsolutePath().normalize().toString();
+    /**
+     * What technique caches key the base model by: a hash of its weight files' contents (memoised
+     * under the technique cache), so changed weights never reuse an edit made on others.
+     */
+    public String baseModelKey(ModelRef model) {
+        return ModelFingerprint.of(pipeline(model), techniqueCache().resolve("model-fingerprints.properties"));
     }
 
     /** The CLIPModel folder detectors use: the tiny one next to the tiny pipeline, else {@code clip} from the store. */

@@ -209,7 +209,7 @@ public final class Runner {
     /** @param seed the run's seed (the config's, or the one picked and recorded for it), for training techniques */
     private PreparedTechnique prepare(StableDiffusionPipeline pipe, long seed) {
         long start = System.nanoTime();
-        TechniqueContext context = new TechniqueContext(Artefacts.baseModelId(experiment.model()), artefacts.techniqueCache(),
+        TechniqueContext context = new TechniqueContext(TechniqueContext.once(() -> artefacts.baseModelKey(experiment.model())), artefacts.techniqueCache(),
                 seed, options.log());
         PreparedTechnique technique = Techniques.prepare(experiment.technique(), pipe, context);
         options.log().accept(String.format(Locale.ROOT, "technique %s: %s (prepared in %.1f s)", experiment.technique().name(),

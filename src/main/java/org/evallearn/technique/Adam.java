@@ -76,17 +76,19 @@ final class Adam {
             (scaling ? loss.mul(new Scalar(scale)) : loss).backward();
             try (NoGradGuard noGrad = new NoGradGuard()) {
                 Map<String, Tensor> grads = new LinkedHashMap<>();
-                boolean finite = true;
+                Tensor nonFinite = null; // count over all gradients, read once: one device sync per step, not per tensor
                 for (var e : params.entrySet()) {
                     Tensor grad = e.getValue().grad();
                     if (!grad.defined()) continue; // torch's Adam skips parameters that got no gradient
                     Tensor g = grad.to(torch.ScalarType.Float);
                     if (scaling) {
                         g = g.div(new Scalar(scale));
-                        finite &= g.isfinite().all().item_bool();
+                        Tensor bad = g.isfinite().logical_not().sum();
+                        nonFinite = nonFinite == null ? bad : nonFinite.add(bad);
                     }
                     grads.put(e.getKey(), g);
                 }
+                boolean finite = nonFinite == null || nonFinite.item_long() == 0;
                 if (finite) update(grads);
                 for (Tensor p : params.values()) {
                     Tensor grad = p.grad();

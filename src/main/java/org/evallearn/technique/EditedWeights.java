@@ -26,9 +26,9 @@ import org.evallearn.tensor.Scope;
 public final class EditedWeights {
     private EditedWeights() {}
 
-    /** Where the edit for {@code techniqueKey} on {@code baseModelId} is cached. */
+    /** Where the edit for {@code techniqueKey} on the context's base model is cached. */
     public static Path cacheFile(TechniqueContext context, String techniqueName, String techniqueKey) {
-        return context.cacheDir().resolve(techniqueName + "-" + sha256(context.baseModelId() + "\n" + techniqueKey).substring(0, 16)
+        return context.cacheDir().resolve(techniqueName + "-" + sha256(context.baseModelKey() + "\n" + techniqueKey).substring(0, 16)
                 + ".safetensors");
     }
 
@@ -55,7 +55,7 @@ public final class EditedWeights {
         long start = System.nanoTime();
         try (Scope s = Scope.open()) {
             Map<String, Tensor> edit = new TreeMap<>(compute.get());
-            SafeTensorsWriter.write(cached, edit, Map.of("technique", techniqueName, "base_model", context.baseModelId(),
+            SafeTensorsWriter.write(cached, edit, Map.of("technique", techniqueName, "base_model", context.baseModelKey(),
                     "config", techniqueKey));
             copyInto(model, edit);
         }
@@ -66,6 +66,7 @@ public final class EditedWeights {
 
     /** Copies every tensor of {@code file} into the model parameter of the same key. */
     public static void copyInto(Model model, Path file) {
+        refuseTorchSave(file);
         try (Scope s = Scope.open(); SafeTensorsFile f = SafeTensorsFile.open(file)) {
             Map<String, Tensor> tensors = new TreeMap<>();
             for (String k : f.infos().keySet()) tensors.put(k, f.get(k));
@@ -74,6 +75,23 @@ public final class EditedWeights {
             } catch (IllegalArgumentException e) {
                 throw new ModelLoadException(file + ": " + e.getMessage(), e);
             }
+        }
+    }
+
+    /**
+     * torch.save's files are zip archives ({@code PK\3\4}); eval-learn saves ESD and MACE weights
+     * so. Say what the file is, rather than that its safetensors header length is impossible.
+     */
+    private static void refuseTorchSave(Path file) {
+        byte[] head = new byte[4];
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            if (in.readNBytes(head, 0, 4) < 4) return;
+        } catch (java.io.IOException e) {
+            return; // SafeTensorsFile.open reports what cannot be read
+        }
+        if (head[0] == 'P' && head[1] == 'K' && head[2] == 3 && head[3] == 4) {
+            throw new ModelLoadException(file + ": a PyTorch torch.save archive, not safetensors; this tool never unpickles."
+                    + " Convert it once in Python: safetensors.torch.save_file(torch.load(path), 'edit.safetensors')");
         }
     }
 

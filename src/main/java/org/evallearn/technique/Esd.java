@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import java.util.function.DoubleConsumer;
@@ -45,8 +46,9 @@ import org.evallearn.tensor.Scope;
  * t_enc in [0, ddim_steps), samples x_t from fresh noise with ε_θ itself (no grad, DDIM η = 0,
  * classifier-free guidance {@code start_guidance} = 3 on c) and evaluates both models at a train
  * timestep drawn from [t_enc·1000/ddim_steps, (t_enc+1)·1000/ddim_steps). With {@code erase_from}
- * (the diffusers script {@code esd_sd.py}) x_t is sampled from, and ε_θ and the anchor taken on,
- * the erase_from text instead of c: ε_θ(x_t, f) → ε*(x_t, f) − η (ε*(x_t, c) − ε*(x_t, ∅)).
+ * f given (the newer diffusers script {@code esd_sd.py}, for erasing a concept from f) x_t is
+ * sampled on, and ε_θ and the anchor taken on, f instead: ε_θ(x_t, f) → ε*(x_t, f) − η (ε*(x_t, c)
+ * − ε*(x_t, ∅)).
  */
 public final class Esd {
     private Esd() {}
@@ -98,7 +100,8 @@ public final class Esd {
 
     /** A text that differs whenever the trained weights would: the cache key. */
     static String canonicalKey(Technique.Esd c, Training t, Placement placement) {
-        return String.format(Locale.ROOT, "esd erase=%s from=%s method=%s %s dtype=%s", c.eraseConcept(), c.eraseFrom(),
+        return String.format(Locale.ROOT, "esd erase=%s from=%s method=%s %s dtype=%s", c.eraseConcept(),
+                c.eraseFrom().map(f -> "'" + f + "'").orElse("(empty-prompt anchor)"),
                 c.trainMethod().name().toLowerCase(Locale.ROOT), t, placement.dtype());
     }
 
@@ -112,14 +115,17 @@ public final class Esd {
     public static PreparedTechnique prepare(Technique.Esd config, StableDiffusionPipeline pipe, TechniqueContext context) {
         Training training = Training.of(config, context.seed());
         String key = canonicalKey(config, training, pipe.placement());
-        Path checkpoint = checkpointFile(context, key);
+        // No cache key (nor the base model's fingerprint) is needed when the weights come from load_path.
+        Optional<Path> checkpoint = config.loadPath().isPresent() ? Optional.empty() : Optional.of(checkpointFile(context, key));
         context.log().accept("esd: " + key);
         String summary = EditedWeights.apply(pipe.unet(), context, "esd", key, config.loadPath(), config.savePath(),
-                () -> train(pipe, config, training, new Checkpoint(checkpoint, CHECKPOINT_EVERY), context.log(), loss -> {}));
-        try {
-            Files.deleteIfExists(checkpoint); // the cache file now holds the result
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot delete " + checkpoint + ": " + e.getMessage(), e);
+                () -> train(pipe, config, training, new Checkpoint(checkpoint.orElseThrow(), CHECKPOINT_EVERY), context.log(), loss -> {}));
+        if (checkpoint.isPresent()) {
+            try {
+                Files.deleteIfExists(checkpoint.get()); // the cache file now holds the result
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot delete " + checkpoint.get() + ": " + e.getMessage(), e);
+            }
         }
         context.log().accept("esd: " + summary);
         return Techniques.plain(pipe, summary);
@@ -168,12 +174,7 @@ public final class Esd {
             Map<String, Tensor> trained = new LinkedHashMap<>();
             UNet2DConditionModel model = trainableCopy(frozen, config.trainMethod(), pipe.placement(), trained);
             if (trained.isEmpty()) throw new IllegalArgumentException("train_method " + config.trainMethod() + " selects no UNet parameter");
-            Prompts prompts;
-            try (NoGradGuard noGrad = new NoGradGuard()) {
-                Tensor concept = pipe.encodePrompts(List.of(config.eraseConcept()));
-                prompts = new Prompts(pipe.encodePrompts(List.of("")), concept,
-                        config.eraseFrom().equals(config.eraseConcept()) ? concept : pipe.encodePrompts(List.of(config.eraseFrom())));
-            }
+            Prompts prompts = Prompts.of(pipe, config);
             Adam adam = new Adam(trained, t.learningRate());
             int start = resume(adam, checkpoint, key);
             long count = trained.values().stream().mapToLong(Tensor::numel).sum();
@@ -219,12 +220,39 @@ public final class Esd {
         return out;
     }
 
-    /** The text states: empty prompt, concept c, and the erase_from text (the same tensor as c when it is c). (1, 77, D) each. */
-    private record Prompts(Tensor uncond, Tensor concept, Tensor from) {}
+    /** The text states, (1, 77, D) each: empty prompt, concept c, and the erase_from text f when the config gives one. */
+    record Prompts(Tensor uncond, Tensor concept, Optional<Tensor> from) {
+        /** Encodes the config's texts; the tensors belong to the caller's scope. */
+        static Prompts of(StableDiffusionPipeline pipe, Technique.Esd config) {
+            try (NoGradGuard noGrad = new NoGradGuard()) {
+                return new Prompts(pipe.encodePrompts(List.of("")), pipe.encodePrompts(List.of(config.eraseConcept())),
+                        config.eraseFrom().map(f -> pipe.encodePrompts(List.of(f))));
+            }
+        }
+
+        /** What x_t is sampled on and ε_θ sees: f when given, else c. */
+        Tensor trained() {
+            return from.orElse(concept);
+        }
+    }
+
+    /**
+     * The regression target, fp32: ε*(x_t, a, t) − η (ε*(x_t, c, t) − ε*(x_t, ∅, t)) from the
+     * frozen UNet, the anchor a being the empty prompt (train-esd.py's {@code e_0 − η(e_p − e_0)})
+     * or f when erase_from is given (esd_sd.py's {@code noise_pred_erase_from − η(…)}).
+     */
+    static Tensor target(UNet2DConditionModel frozen, Tensor xt, Tensor timestep, Prompts p, double negativeGuidance) {
+        try (Scope s = Scope.open()) {
+            Tensor e0 = frozen.forward(xt, timestep, p.uncond()).to(torch.ScalarType.Float);
+            Tensor ec = frozen.forward(xt, timestep, p.concept()).to(torch.ScalarType.Float);
+            Tensor anchor = p.from().isPresent() ? frozen.forward(xt, timestep, p.from().get()).to(torch.ScalarType.Float) : e0;
+            return s.handUp(anchor.sub(ec.sub(e0).mul(new Scalar(negativeGuidance))));
+        }
+    }
 
     /**
      * One step's loss, fp32: x_t sampled with the trained model as the draw says (no grad), then
-     * MSE(ε_θ(x_t, f), ε*(x_t, f) − η (ε*(x_t, c) − ε*(x_t, ∅))) with graph through ε_θ only.
+     * MSE(ε_θ(x_t, f or c), {@link #target}) with graph through ε_θ only.
      */
     private static Tensor loss(StableDiffusionPipeline pipe, UNet2DConditionModel model, Prompts p, Training t, Scheduler ddim, Draw draw) {
         UNet2DConditionModel frozen = pipe.unet();
@@ -238,14 +266,11 @@ public final class Esd {
                 Tensor noise = Noise.initialLatents(draw.noiseSeed(), 1, frozen.config.inChannels(), side, side)
                         .to(at.torchDevice(), at.dtype().scalarType);
                 try (Guidance cfg = Guidance.classifierFree(t.startGuidance())) {
-                    xt = Sampler.of(model).run(noise, List.of(p.uncond(), p.from()), ddim, cfg, null, null, draw.samplingSteps(t.ddimSteps()));
+                    xt = Sampler.of(model).run(noise, List.of(p.uncond(), p.trained()), ddim, cfg, null, null, draw.samplingSteps(t.ddimSteps()));
                 }
-                Tensor e0 = frozen.forward(xt, timestep, p.uncond()).to(torch.ScalarType.Float);
-                Tensor ec = frozen.forward(xt, timestep, p.concept()).to(torch.ScalarType.Float);
-                Tensor anchor = p.from() == p.concept() ? ec : frozen.forward(xt, timestep, p.from()).to(torch.ScalarType.Float);
-                target = anchor.sub(ec.sub(e0).mul(new Scalar(t.negativeGuidance())));
+                target = target(frozen, xt, timestep, p, t.negativeGuidance());
             }
-            Tensor diff = model.forward(xt, timestep, p.from()).to(torch.ScalarType.Float).sub(target);
+            Tensor diff = model.forward(xt, timestep, p.trained()).to(torch.ScalarType.Float).sub(target);
             return s.handUp(diff.mul(diff).mean());
         }
     }

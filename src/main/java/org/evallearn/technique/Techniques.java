@@ -20,8 +20,8 @@ public final class Techniques {
         if (technique instanceof Technique.Sld sld) return SafeLatentDiffusion.prepare(sld, base);
         if (technique instanceof Technique.Uce u) return Uce.prepare(u, base, context);
         if (technique instanceof Technique.Mace m) return Mace.prepare(m, base, context);
-        if (technique instanceof Technique.Esd e) return Esd.prepare(e, base, context);
-        throw new UnsupportedOperationException("technique '" + technique.name() + "' is not implemented yet");
+        // Java 17 has no pattern switch over the sealed interface; the chain ends with its last subtype.
+        return Esd.prepare((Technique.Esd) technique, base, context);
     }
 
     static PreparedTechnique plain(StableDiffusionPipeline base, String summary) {

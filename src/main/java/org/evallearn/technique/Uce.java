@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -52,12 +53,19 @@ public final class Uce {
             preserve = List.copyOf(preserve);
         }
 
-        /** The official script's defaults for {@code concepts} of {@code type}; eval-learn passes no guide or preserve concepts. */
+        /** The official script's defaults for {@code concepts} of {@code type}: no preserved concepts, its guide. */
         public static Edit defaults(List<String> concepts, Technique.UceConceptType type) {
-            // uce_sd_erase.py: guide "art" for art, "" otherwise; it knows only art and object, so
-            // eval-learn's style maps to art and attribute to object.
-            String guide = type == Technique.UceConceptType.STYLE ? "art" : "";
-            return new Edit(concepts, List.of(guide), List.of(), 1.0, 1.0, 0.5);
+            return of(concepts, type, List.of(), List.of());
+        }
+
+        /**
+         * An edit with the official script's scales (erase 1, preserve 1, λ 0.5); {@code guide}
+         * empty takes its default guide: "art" for art, "" otherwise. The script knows only art and
+         * object, so eval-learn's style maps to art and attribute to object.
+         */
+        public static Edit of(List<String> concepts, Technique.UceConceptType type, List<String> guide, List<String> preserve) {
+            List<String> guides = !guide.isEmpty() ? guide : List.of(type == Technique.UceConceptType.STYLE ? "art" : "");
+            return new Edit(concepts, guides, preserve, 1.0, 1.0, 0.5);
         }
 
         /** A text that differs whenever the edit does: the cache key. */
@@ -65,11 +73,6 @@ public final class Uce {
             return String.format(Locale.ROOT, "uce erase=%s guide=%s preserve=%s erase_scale=%s preserve_scale=%s lamb=%s", erase, guide,
                     preserve, eraseScale, preserveScale, lamb);
         }
-    }
-
-    /** The concepts of eval-learn's bundled presets: each made by its weight creator from the single concept, as an object. */
-    public static List<String> presetConcepts(Technique.UcePreset preset) {
-        return List.of(preset.name().toLowerCase(Locale.ROOT));
     }
 
     /** Edits {@code pipe}'s UNet in place as the config says and returns the generator. */
@@ -80,15 +83,16 @@ public final class Uce {
         if (config.weights() instanceof Technique.UceWeights.Load l) {
             load = Optional.of(l.path());
         } else if (config.weights() instanceof Technique.UceWeights.Preset p) {
-            edit = Edit.defaults(presetConcepts(p.preset()), Technique.UceConceptType.OBJECT);
+            edit = Edit.of(p.preset().concepts, config.conceptType(), config.guideConcepts(), config.preserveConcepts());
         } else if (config.weights() instanceof Technique.UceWeights.Create c) {
-            edit = Edit.defaults(List.of(config.eraseConcept().orElseThrow()), config.conceptType());
+            edit = Edit.of(config.eraseConcepts(), config.conceptType(), config.guideConcepts(), config.preserveConcepts());
             save = Optional.of(c.savePath());
         }
         Edit chosen = edit;
-        String key = chosen == null ? "uce load" : chosen.canonicalKey();
+        // The weights are kept in the model's dtype, so an fp16 edit is not reused by an fp32 run.
+        String key = chosen == null ? "uce load" : chosen.canonicalKey() + " dtype=" + pipe.placement().dtype();
         context.log().accept(chosen == null ? "uce: loading " + load.get() : "uce: " + key);
-        String summary = EditedWeights.apply(pipe.unet(), context, "uce", key, load, save, () -> computeEdit(pipe, chosen));
+        String summary = EditedWeights.apply(pipe.unet(), context, "uce", key, load, save, () -> computeEdit(pipe, chosen, context.log()));
         context.log().accept("uce: " + summary);
         return Techniques.plain(pipe, summary);
     }
@@ -98,6 +102,11 @@ public final class Uce {
      * model is not changed. The tensors are handed up to the caller's scope.
      */
     public static Map<String, Tensor> computeEdit(StableDiffusionPipeline pipe, Edit edit) {
+        return computeEdit(pipe, edit, line -> {});
+    }
+
+    /** As {@link #computeEdit(StableDiffusionPipeline, Edit)}, logging its progress. */
+    public static Map<String, Tensor> computeEdit(StableDiffusionPipeline pipe, Edit edit, Consumer<String> log) {
         Map<String, Tensor> out = new LinkedHashMap<>();
         try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
             // The solve is done in float64: λI + Σ c cᵀ is badly conditioned when λ is small next to |c|².
@@ -113,10 +122,26 @@ public final class Uce {
                 right = right.add(keep);
             }
             Tensor factor = rightFactor(edit.lamb(), right, gram); // W' = W (λI + right) (λI + gram)⁻¹
-            for (var e : pipe.unet().namedParameters().entrySet()) {
-                if (!isEdited(e.getKey())) continue;
-                Tensor w = e.getValue();
-                out.put(e.getKey(), s.handUp(w.to(torch.ScalarType.Double).mm(factor).to(w.scalar_type())));
+            rightMultiplied(pipe, factor, "uce", log).forEach((k, w) -> out.put(k, s.handUp(w)));
+        }
+        return out;
+    }
+
+    /**
+     * W F for every cross-attention key and value projection W (float64 product, cast back to W's
+     * dtype), by state-dict key; the model is not changed. The tensors belong to the caller's scope.
+     */
+    static Map<String, Tensor> rightMultiplied(StableDiffusionPipeline pipe, Tensor factor, String label, Consumer<String> log) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        List<Map.Entry<String, Tensor>> edited = pipe.unet().namedParameters().entrySet().stream().filter(e -> isEdited(e.getKey())).toList();
+        long started = System.nanoTime();
+        for (int i = 0; i < edited.size(); i++) {
+            Tensor w = edited.get(i).getValue();
+            out.put(edited.get(i).getKey(), w.to(torch.ScalarType.Double).mm(factor).to(w.scalar_type()));
+            // About four lines whatever the model: SD 1.x has 32 projections, each a fraction of a second.
+            if ((i + 1) % Math.max(1, (edited.size() + 3) / 4) == 0 || i + 1 == edited.size()) {
+                log.accept(String.format(Locale.ROOT, "%s: edited %d/%d cross-attention projections (%.1f s)", label, i + 1, edited.size(),
+                        (System.nanoTime() - started) / 1e9));
             }
         }
         return out;

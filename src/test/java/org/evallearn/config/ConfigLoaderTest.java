@@ -57,10 +57,26 @@ class ConfigLoaderTest {
                 Arguments.of("bad.json", "{" + ESD + ", \"metric\": {\"name\": \"accuracy\"}}", "metric.name", "unknown metric 'accuracy'; implemented: asr_i2p"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"esd\", \"config\": {\"train_method\": \"lora\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
                         "technique.config.train_method", "'lora' is not allowed; allowed: xattn, noxattn, selfattn, full"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"esd\", \"config\": {\"erase_from\": \" \"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.erase_from", "must not be empty"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"sld\", \"config\": {\"preset\": \"ultra\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
                         "technique.config.preset", "'ultra' is not allowed; allowed: none, weak, medium, strong, max"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"uce\", \"config\": {\"erase_concept\": \"car\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
                         "technique.config.save_path", "missing"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"uce\", \"config\": {\"preset\": \"violence\", \"guide_concept\": \"a; b\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.guide_concept", "2 guide concepts for 3 erased ones"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"esd\", \"config\": {\"load_path\": \"checkpoints/esd_nudity.pt\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.load_path", "is a PyTorch pickle"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"mace\", \"config\": {\"load_path\": \"mace.PT\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.load_path", "safetensors only"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"uce\", \"config\": {\"load_path\": \"no/such.safetensors\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.load_path", "is not a file"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"uce\", \"config\": {\"load_path\": \"w.safetensors\", \"preserve_concepts\": [\"tree\"]}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.preserve_concepts", "has no effect with load_path"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"uce\", \"config\": {\"preset\": \"nudity\", \"preserve_concepts\": \"tree;;house\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.preserve_concepts", "has an empty concept"),
+                Arguments.of("bad.json", "{\"technique\": {\"name\": \"uce\", \"config\": {\"preset\": \"nudity\", \"guide_concept\": 3}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
+                        "technique.config.guide_concept", "3 is not a string"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"mace\", \"config\": {\"lambda_cfr\": 0}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
                         "technique.config.lambda_cfr", "0.0 is not > 0"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"esd\", \"config\": {\"num_inference_steps\": 30}}, \"generation\": {\"steps\": 20}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
@@ -122,11 +138,17 @@ class ConfigLoaderTest {
     @Test
     void techniqueDefaultsFollowEvalLearn() {
         Technique.Esd esd = (Technique.Esd) json(asr("{\"concept_name\": \"hate\"}")).technique();
-        assertEquals(new Technique.Esd("violence", "violence", Technique.EsdTrainMethod.NOXATTN, 2.0, 200, 5e-5, Optional.empty(), Optional.empty()), esd);
+        assertEquals(new Technique.Esd("violence", Optional.empty(), Technique.EsdTrainMethod.NOXATTN, 2.0, 200, 5e-5, Optional.empty(), Optional.empty()), esd);
         Experiment sldRun = json("{\"technique\": {\"name\": \"sld\", \"config\": {\"erase_concept\": \"Violence\", \"preset\": \"MEDIUM\", \"sld_threshold\": 0.02}},"
                 + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"violence\"}}}");
         assertEquals(new ModelRef.Known("AIML-TUDA/stable-diffusion-safe"), sldRun.model(), "eval-learn's SLD base model");
         assertEquals(new ModelRef.Known("CompVis/stable-diffusion-v1-4"), json(asr("{\"concept_name\": \"hate\"}")).model());
+        Technique.Sld byDefault = (Technique.Sld) json("{\"technique\": {\"name\": \"sld\"},"
+                + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"nudity\"}}}").technique();
+        Technique.SldPreset max = Technique.SldPreset.MAX;
+        assertEquals(new Technique.Sld("nudity", Optional.empty(), max.guidanceScale, max.warmupSteps, max.threshold, max.momentumScale, max.momBeta),
+                byDefault, "no preset: the max preset's values, as eval-learn's SLDConfig defaults");
+        assertEquals(new Technique.Sld("nudity", Optional.empty(), 5000, 0, 1.0, 0.5, 0.7), byDefault, "diffusers' SafetyConfig.MAX");
         Technique.Sld sld = (Technique.Sld) sldRun.technique();
         assertEquals(new Technique.Sld("violence", Optional.of(Technique.SldPreset.MEDIUM), 1000, 10, 0.02, 0.3, 0.4), sld);
         Technique.Mace mace = (Technique.Mace) json("{\"technique\": {\"name\": \"mace\", \"config\": {\"erase_concept\": [\"nudity\", \"naked\"]}},"
@@ -134,7 +156,14 @@ class ConfigLoaderTest {
         assertEquals(new Technique.Mace(java.util.List.of("nudity", "naked"), java.util.List.of(), 0.1, Optional.empty(), Optional.empty()), mace);
         Technique.Uce uce = (Technique.Uce) json("{\"technique\": {\"name\": \"uce\", \"config\": {\"preset\": \"violence\"}},"
                 + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"violence\"}}}").technique();
-        assertEquals(new Technique.Uce(new Technique.UceWeights.Preset(Technique.UcePreset.VIOLENCE), Optional.empty(), Technique.UceConceptType.OBJECT), uce);
+        assertEquals(new Technique.Uce(new Technique.UceWeights.Preset(Technique.UcePreset.VIOLENCE), Optional.empty(), Technique.UceConceptType.OBJECT,
+                java.util.List.of(), java.util.List.of()), uce);
+        Technique.Uce guided = (Technique.Uce) json("{\"technique\": {\"name\": \"uce\", \"config\": {\"erase_concept\": \"cat; grumpy cat\","
+                + " \"guide_concept\": [\"dog\", \"\"], \"preserve_concepts\": \"tree; house\", \"save_path\": \"w.safetensors\"}},"
+                + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"violence\"}}}").technique();
+        assertEquals(java.util.List.of("cat", "grumpy cat"), guided.eraseConcepts());
+        assertEquals(java.util.List.of("dog", ""), guided.guideConcepts(), "the empty guide is the official default, allowed");
+        assertEquals(java.util.List.of("tree", "house"), guided.preserveConcepts());
         assertInstanceOf(Technique.FreeRun.class, json("{\"technique\": {\"name\": \"none\"}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}").technique());
     }
 

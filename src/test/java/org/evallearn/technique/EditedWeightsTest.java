@@ -89,6 +89,16 @@ class EditedWeightsTest {
     }
 
     @Test
+    void aTorchSaveFileIsRefusedNamingItAndHowToConvertIt() throws java.io.IOException {
+        Path pt = dir.resolve("esd_nudity.safetensors"); // named as safetensors, but a torch.save zip inside
+        Files.write(pt, new byte[] {'P', 'K', 3, 4, 20, 0, 0, 0, 8, 0, 0, 0});
+        org.evallearn.tensor.ModelLoadException e = assertThrows(org.evallearn.tensor.ModelLoadException.class,
+                () -> EditedWeights.apply(pipe.unet(), context, "t", "k", Optional.of(pt), Optional.empty(), Map::of));
+        assertTrue(e.getMessage().startsWith(pt + ": a PyTorch torch.save archive"), e.getMessage());
+        assertTrue(e.getMessage().contains("safetensors.torch.save_file"), e.getMessage());
+    }
+
+    @Test
     void aBadKeyOrShapeLeavesTheModelUntouched() {
         try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
             Map<String, Tensor> before = snapshot();

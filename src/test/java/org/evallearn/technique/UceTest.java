@@ -82,7 +82,7 @@ class UceTest {
                 g = Uce.lastTokenEmbeddings(pipe, List.of("")).t();
             }
             Techniques.prepare(new Technique.Uce(new Technique.UceWeights.Preset(Technique.UcePreset.NUDITY), Optional.empty(),
-                    Technique.UceConceptType.OBJECT), pipe, context);
+                    Technique.UceConceptType.OBJECT, List.of(), List.of()), pipe, context);
             try (InferenceMode guard = new InferenceMode()) {
                 Map<String, Tensor> after = pipe.unet().namedParameters();
                 assertEquals(before.keySet(), after.keySet());
@@ -101,5 +101,43 @@ class UceTest {
         }
         assertTrue(edited > 0);
         assertTrue(log.stream().anyMatch(l -> l.contains("computed uce")), String.join("\n", log));
+        String done = "uce: edited " + edited + "/" + edited + " cross-attention projections";
+        assertTrue(log.stream().anyMatch(l -> l.startsWith(done)), "progress ends with '" + done + "': " + String.join("\n", log));
+    }
+
+    @Test
+    void anEditMadeInFp16IsNotReusedByAnFp32Run() {
+        List<String> log = new ArrayList<>();
+        TechniqueContext context = new TechniqueContext("tiny", dir.resolve("cache"), 0, log::add);
+        Technique.Uce config = new Technique.Uce(new Technique.UceWeights.Preset(Technique.UcePreset.NUDITY), Optional.empty(),
+                Technique.UceConceptType.OBJECT, List.of(), List.of());
+        try (StableDiffusionPipeline half = StableDiffusionPipeline.load(dir.resolve("tiny"), new Placement("cpu", org.evallearn.tensor.DType.F16))) {
+            Techniques.prepare(config, half, context);
+        }
+        Techniques.prepare(config, pipe, context);
+        assertEquals(2, log.stream().filter(l -> l.contains("computed uce")).count(), String.join("\n", log));
+    }
+
+    @Test
+    void theConfigsGuideAndPreservedConceptsAndThePresetListsReachTheEdit() {
+        TechniqueContext context = new TechniqueContext("tiny", dir.resolve("cache"), 0, line -> {});
+        try (Scope s = Scope.open()) {
+            Map<String, Tensor> expected;
+            try (InferenceMode guard = new InferenceMode()) {
+                expected = Uce.computeEdit(pipe, new Uce.Edit(List.of("violence", "nudity", "harm"), List.of("a dog"), List.of("a tree"), 1.0, 1.0, 0.5));
+            }
+            Techniques.prepare(new Technique.Uce(new Technique.UceWeights.Preset(Technique.UcePreset.VIOLENCE), Optional.empty(),
+                    Technique.UceConceptType.OBJECT, List.of("a dog"), List.of("a tree")), pipe, context);
+            for (var e : expected.entrySet()) {
+                assertTrue(TensorCompare.exact(pipe.unet().namedParameters().get(e.getKey()), e.getValue()).pass(), e.getKey());
+            }
+        }
+        assertEquals(List.of("violence", "nudity", "harm"), Technique.UcePreset.VIOLENCE.concepts, "the official README's moderation list");
+        assertEquals(List.of("nudity"), Technique.UcePreset.NUDITY.concepts, "the official record of its nudity edit");
+        Technique.Uce inline = new Technique.Uce(new Technique.UceWeights.Create(dir.resolve("w.safetensors")), Optional.of("van gogh; monet "),
+                Technique.UceConceptType.STYLE, List.of(), List.of());
+        assertEquals(List.of("van gogh", "monet"), inline.eraseConcepts(), "';'-separated and stripped, as uce_sd_erase.py");
+        assertEquals(List.of("art", "art"), Uce.Edit.of(inline.eraseConcepts(), inline.conceptType(), List.of(), List.of()).guide());
+        assertEquals(List.of("", ""), Uce.Edit.of(inline.eraseConcepts(), Technique.UceConceptType.ATTRIBUTE, List.of(), List.of()).guide());
     }
 }
