@@ -443,6 +443,13 @@ public final class Runner {
         }
     }
 
+    /** The model as the config names it (its content is the technique cache's concern, not the records'). */
+    private static String modelName(ModelRef model) {
+        if (model instanceof ModelRef.Tiny) return "tiny";
+        if (model instanceof ModelRef.Known k) return k.id();
+        return ((ModelRef.Folder) model).path().toAbsolutePath().normalize().toString();
+    }
+
     /**
      * What the records of a run depend on besides the config file: every item (prompt text, case
      * number, seed, guidance) and the generation settings, as JSON in a fixed order, hashed; the
@@ -451,7 +458,7 @@ public final class Runner {
     private String itemsHash(List<Item> items) {
         Generation g = experiment.generation();
         Map<String, Object> what = new LinkedHashMap<>();
-        what.put("model", Artefacts.baseModelId(experiment.model()));
+        what.put("model", modelName(experiment.model()));
         what.put("steps", g.steps());
         what.put("scheduler", g.scheduler().map(k -> k.userName).orElse(null));
         what.put("height", g.height().isPresent() ? g.height().getAsInt() : null);
