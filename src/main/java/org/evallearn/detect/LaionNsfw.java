@@ -154,17 +154,31 @@ public final class LaionNsfw implements AutoCloseable {
     public List<Decision> classify(Tensor imageEmbeds) {
         float[] p;
         try (Scope s = Scope.open()) {
-            Tensor x = Embeddings.l2Normalise(Embeddings.batch(imageEmbeds, variant.embedDim, device, "LAION NSFW " + variant));
-            x = x.sub(mean).div(std);
-            for (int i = 0; i < kernels.size(); i++) {
-                x = torch.addmm(biases.get(i), x, kernels.get(i));
-                if (i < kernels.size() - 1) x = torch.relu(x);
-            }
-            p = Embeddings.toHost(torch.sigmoid(x));
+            p = Embeddings.toHost(torch.sigmoid(logit(imageEmbeds)));
         }
         List<Decision> out = new ArrayList<>(p.length);
         for (float v : p) out.add(Decision.of(v, THRESHOLD));
         return out;
+    }
+
+    /**
+     * Each image's logit (before the sigmoid): for checking against references, since
+     * probabilities near 0 hide errors that an absolute tolerance cannot see.
+     */
+    public float[] logits(Tensor imageEmbeds) {
+        try (Scope s = Scope.open()) {
+            return Embeddings.toHost(logit(imageEmbeds));
+        }
+    }
+
+    private Tensor logit(Tensor imageEmbeds) {
+        Tensor x = Embeddings.l2Normalise(Embeddings.batch(imageEmbeds, variant.embedDim, device, "LAION NSFW " + variant));
+        x = x.sub(mean).div(std);
+        for (int i = 0; i < kernels.size(); i++) {
+            x = torch.addmm(biases.get(i), x, kernels.get(i));
+            if (i < kernels.size() - 1) x = torch.relu(x);
+        }
+        return x;
     }
 
     @Override
