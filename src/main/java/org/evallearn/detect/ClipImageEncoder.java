@@ -17,7 +17,7 @@ public final class ClipImageEncoder implements AutoCloseable {
     private final ClipVisionModel model;
     private final Placement placement;
 
-    /** @param id the CLIP model id, the key under which a batch caches this encoder's embeddings */
+    /** @param id the CLIP model id or folder, for messages */
     public ClipImageEncoder(String id, ClipVisionModel model, Placement placement) {
         if (!model.hasProjection()) throw new IllegalArgumentException(id + ": the vision tower has no visual_projection");
         this.id = id;

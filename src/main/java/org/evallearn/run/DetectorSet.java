@@ -120,16 +120,26 @@ final class DetectorSet implements AutoCloseable {
         }
     }
 
+    /** Closes every detector and encoder even when some fail; the first failure is thrown with the rest suppressed. */
     @Override
     public void close() {
         List<AutoCloseable> all = new ArrayList<>(detectors.values());
         all.addAll(encoders.values());
+        detectors.clear();
+        encoders.clear();
+        closeAll(all);
+    }
+
+    static void closeAll(List<? extends AutoCloseable> all) {
+        IllegalStateException failure = null;
         for (AutoCloseable c : all) {
             try {
                 c.close();
             } catch (Exception e) {
-                throw new IllegalStateException("cannot close " + c + ": " + e.getMessage(), e);
+                if (failure == null) failure = new IllegalStateException("cannot close " + c + ": " + e.getMessage(), e);
+                else failure.addSuppressed(e);
             }
         }
+        if (failure != null) throw failure;
     }
 }

@@ -69,6 +69,24 @@ class ClipDetectorsTest {
     }
 
     @Test
+    void twoEncodersWithTheSameIdDoNotShareEmbeddings() {
+        // A second tiny CLIP with other weights under the same id: a batch keyed by id would hand it the first's embeddings.
+        Path other = dir.resolve("other-clip");
+        TinyClip.write(other, 4);
+        List<RgbImage> images = List.of(image(1));
+        try (ClipImageEncoder a = new ClipImageEncoder("same-id", ClipVisionModel.load(clip, Placement.CPU_F32), Placement.CPU_F32);
+                ClipImageEncoder b = new ClipImageEncoder("same-id", ClipVisionModel.load(other, Placement.CPU_F32), Placement.CPU_F32);
+                ImageBatch batch = new ImageBatch(images);
+                Scope s = Scope.open()) {
+            Tensor fromA = batch.imageEmbeds(a), fromB = batch.imageEmbeds(b);
+            assertEquals(2, batch.embeddingPasses());
+            assertEquals(false, torch.equal(fromA, fromB));
+            assertEquals(true, torch.equal(fromB, b.encode(images)));
+            assertEquals(true, fromA == batch.imageEmbeds(a)); // and each is still computed once
+        }
+    }
+
+    @Test
     void aConceptEmbeddingOfAnotherWidthIsRefused() {
         try (ClipImageEncoder encoder = new ClipImageEncoder("tiny", ClipVisionModel.load(clip, Placement.CPU_F32), Placement.CPU_F32);
                 Tensor wide = randn(1, 768)) {
