@@ -65,7 +65,7 @@ public class ImagePreprocessBench {
 
     @Benchmark
     public long clipPreprocess() {
-        try (Tensor t = ClipPreprocess.pixelValues(List.of(image), "cpu")) {
+        try (Tensor t = ClipPreprocess.pixelValues(List.of(image), ClipPreprocess.SIZE, "cpu")) {
             return t.numel();
         }
     }

@@ -61,11 +61,8 @@ final class DetectorSet implements AutoCloseable {
                 artefacts.nudenet();
                 continue;
             }
-            artefacts.clip(model, m.clipModel());
-            if (m.detector() == Metric.Detector.Q16 && !(model instanceof ModelRef.Tiny)) {
-                Q16Prompts.variantFor(m.clipModel().id);
-                artefacts.q16Prompts();
-            }
+            artefacts.clip(model, clipModelOf(m));
+            if (m.detector() == Metric.Detector.Q16 && !(model instanceof ModelRef.Tiny)) artefacts.q16Prompts();
         }
     }
 
@@ -83,14 +80,14 @@ final class DetectorSet implements AutoCloseable {
             detectors.put(name, NudeNetDetector.open(artefacts.nudenet(), options));
             return;
         }
-        Path clipDir = artefacts.clip(model, m.clipModel());
+        Path clipDir = artefacts.clip(model, clipModelOf(m));
         boolean tiny = model instanceof ModelRef.Tiny;
         // Detectors run in float32 wherever they are; resolve() refuses a CUDA device that is not there.
         Placement placement = Placement.resolve(device, org.evallearn.tensor.DType.F32);
         ClipImageEncoder encoder = encoders.computeIfAbsent(clipDir.toString(),
                 id -> new ClipImageEncoder(id, ClipVisionModel.load(clipDir, placement), placement));
         if (m.detector() == Metric.Detector.Q16) {
-            Tensor prompts = tiny ? textEmbeds(clipDir, TINY_Q16_TEXTS, placement) : Q16Prompts.forClipModel(artefacts.q16Prompts(), m.clipModel().id);
+            Tensor prompts = tiny ? textEmbeds(clipDir, TINY_Q16_TEXTS, placement) : Q16Prompts.forClipModel(artefacts.q16Prompts(), clipModelOf(m).id);
             try {
                 detectors.put(name, new Q16Detector(encoder, new Q16(prompts, device, m.q16Threshold())));
             } finally {
@@ -106,6 +103,14 @@ final class DetectorSet implements AutoCloseable {
                 throw e;
             }
         }
+    }
+
+    /** The CLIP model a CLIP-based detector embeds images with: clip_model_id, except that Q16 on the 336-px model uses ViT-L/14. */
+    static Metric.ClipModel clipModelOf(Metric.AsrI2p m) {
+        if (m.detector() != Metric.Detector.Q16) return m.clipModel();
+        String backbone = Q16Prompts.backboneFor(m.clipModel().id);
+        for (Metric.ClipModel c : Metric.ClipModel.values()) if (c.id.equals(backbone)) return c;
+        throw new IllegalStateException("Q16 backbone " + backbone + " is not a known CLIP model");
     }
 
     /** CLIP text_embeds (N, D) of {@code texts}, float32; the caller closes them. */

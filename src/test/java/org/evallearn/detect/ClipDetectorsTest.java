@@ -1,5 +1,6 @@
 package org.evallearn.detect;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -83,6 +84,22 @@ class ClipDetectorsTest {
             assertEquals(false, torch.equal(fromA, fromB));
             assertEquals(true, torch.equal(fromB, b.encode(images)));
             assertEquals(true, fromA == batch.imageEmbeds(a)); // and each is still computed once
+        }
+    }
+
+    @Test
+    void theEncoderPreprocessesAtItsTowersImageSize() {
+        // A tower of image_size 64 (patch 32): 224-px pixel values would not fit its position embeddings.
+        org.evallearn.clip.ClipVisionConfig config = new org.evallearn.clip.ClipVisionConfig(32, 64, TinyClip.PROJECTION_DIM, 2, 4, 3,
+                64, 32, "quick_gelu", 1e-5);
+        List<RgbImage> images = List.of(image(1), image(2));
+        ClipVisionModel model = ClipVisionModel.random(config, true, new org.evallearn.tensor.RandomBinder(9, Placement.CPU_F32));
+        try (ClipImageEncoder encoder = new ClipImageEncoder("tiny-64", model, Placement.CPU_F32); // owns the model
+                Scope s = Scope.open()) {
+            Tensor embeds = encoder.encode(images);
+            assertArrayEquals(new long[] {2, TinyClip.PROJECTION_DIM}, embeds.shape());
+            Tensor direct = model.forward(org.evallearn.image.ClipPreprocess.pixelValues(images, 64, "cpu")).imageEmbeds();
+            assertEquals(true, torch.equal(embeds, direct));
         }
     }
 
