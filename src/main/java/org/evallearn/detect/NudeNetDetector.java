@@ -122,13 +122,9 @@ public final class NudeNetDetector implements Detector {
 
     private List<List<Detection>> runBatch(List<RgbImage> batch) {
         int n = batch.size();
-        int perImage = 3 * inputSize * inputSize;
         // A model with a fixed batch dimension gets a full batch; the padding images are black.
         int rows = model.inputShape()[0] > 0 ? batchSize : n;
-        float[] input = new float[rows * perImage];
-        for (int i = 0; i < n; i++) {
-            InputBlob.write(SquareResize.apply(batch.get(i), inputSize), inputSize, options.channelOrder(), input, i * perImage);
-        }
+        float[] input = NudeNetInput.of(batch, inputSize, options.channelOrder(), rows);
         OrtModel.Output out = model.run(input, new long[] {rows, 3, inputSize, inputSize});
         long[] shape = out.shape();
         if (shape.length != 3 || shape[0] != rows || shape[1] != NudeNetDecoder.ROWS || shape[2] <= 0) {

@@ -81,4 +81,25 @@ class SquareResizeTest {
         assertArrayEquals(new float[] {0, 10 * s, 20 * s, 255 * s}, plain);
         assertEquals(1f, 255 * s, 1e-7f);
     }
+
+    @Test
+    void theParallelBatchInputEqualsImageByImageAndPadsRowsBlack() {
+        java.util.Random random = new java.util.Random(2);
+        java.util.List<RgbImage> images = new java.util.ArrayList<>();
+        for (int k = 0; k < 9; k++) {
+            int w = 5 + random.nextInt(40), h = 5 + random.nextInt(40);
+            byte[] rgb = new byte[w * h * 3];
+            random.nextBytes(rgb);
+            images.add(new RgbImage(w, h, rgb));
+        }
+        int size = 32, perImage = 3 * size * size;
+        float[] batch = NudeNetInput.of(images, size, ChannelOrder.BGR, 10);
+        assertEquals(10 * perImage, batch.length);
+        float[] one = new float[perImage];
+        for (int k = 0; k < images.size(); k++) {
+            InputBlob.write(SquareResize.apply(images.get(k), size), size, ChannelOrder.BGR, one, 0);
+            assertArrayEquals(one, java.util.Arrays.copyOfRange(batch, k * perImage, (k + 1) * perImage), "image " + k);
+        }
+        assertArrayEquals(new float[perImage], java.util.Arrays.copyOfRange(batch, 9 * perImage, 10 * perImage), "padding row");
+    }
 }
