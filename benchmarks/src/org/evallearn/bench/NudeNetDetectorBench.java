@@ -7,8 +7,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import org.evallearn.detect.ChannelOrder;
+import org.evallearn.detect.InputBlob;
 import org.evallearn.detect.NudeNetDetector;
+import org.evallearn.detect.NudeNetInput;
 import org.evallearn.detect.NudeNetOptions;
+import org.evallearn.detect.SquareResize;
 import org.evallearn.detect.TinyOnnx;
 import org.evallearn.image.RgbImage;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -30,6 +34,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * decode and NMS, for a batch of 4 random 512² images. The network is {@link TinyOnnx#yoloShaped}, a
  * stand-in of YOLOv8n's cost at 320 (NudeNet's weights cannot be fetched here), so the score says
  * how the Java pre/post-processing compares with a network of that size, not NudeNet's exact speed.
+ * {@code preprocess} and {@code preprocessSequential} time the letterbox and blob of the same
+ * batch alone, in parallel as {@link NudeNetDetector} does and one image at a time.
  *
  * <p>{@code mvn -Pbench test-compile exec:exec -Djmh.include=NudeNetDetectorBench}
  */
@@ -42,7 +48,8 @@ import org.openjdk.jmh.annotations.Warmup;
 public class NudeNetDetectorBench {
     static final int IMAGES = 4;
 
-    @Param({"320"})
+    /** 320: the YOLOv8n-cost stand-in of 320n.onnx; 640: the same network at 640 (about 4× its cost, still below YOLOv8m's). */
+    @Param({"320", "640"})
     public int size;
 
     private NudeNetDetector detector;
@@ -68,6 +75,23 @@ public class NudeNetDetectorBench {
     @OperationsPerInvocation(IMAGES)
     public int detect() {
         return detector.detect(images).size();
+    }
+
+    /** The Java preprocessing of {@link #detect} alone (letterbox and blob of the batch, images in parallel), images/s. */
+    @Benchmark
+    @OperationsPerInvocation(IMAGES)
+    public float[] preprocess() {
+        return NudeNetInput.of(images, size, ChannelOrder.BGR, IMAGES);
+    }
+
+    /** The same one image after another, as before the parallel version, images/s. */
+    @Benchmark
+    @OperationsPerInvocation(IMAGES)
+    public float[] preprocessSequential() {
+        int perImage = 3 * size * size;
+        float[] input = new float[IMAGES * perImage];
+        for (int i = 0; i < IMAGES; i++) InputBlob.write(SquareResize.apply(images.get(i), size), size, ChannelOrder.BGR, input, i * perImage);
+        return input;
     }
 
     @TearDown

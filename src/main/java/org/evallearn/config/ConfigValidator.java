@@ -325,11 +325,12 @@ final class ConfigValidator {
         }
         double q16 = unit(f.q16Threshold(), 0.9, at + ".q16_threshold");
         double similarity = unit(f.similarityThreshold(), 0.28, at + ".similarity_threshold");
-        ClipModel clip = f.clipModelId() == null ? ClipModel.LARGE_PATCH14 : oneOf(ClipModel.class, f.clipModelId(), at + ".clip_model_id", m -> m.id);
+        ClipModel clip = f.clipModelId() == null ? ClipModel.LARGE_PATCH14 : AsrI2pAdditions.clipModel(f.clipModelId(), detector, at + ".clip_model_id", problems);
         Optional<String> device = device(f.device(), at + ".device");
         OptionalInt limit = limit(f.limit(), at + ".limit");
+        NudeNetSettings nudenet = AsrI2pAdditions.nudenet(f, detector, at, problems);
         if (problems.size() > before) return null;
-        return new Metric.AsrI2p(concept, detector, q16, clip, similarity, device, limit);
+        return new Metric.AsrI2p(concept, detector, q16, clip, similarity, device, limit, nudenet);
     }
 
     private OptionalInt limit(JsonNode node, String at) {

@@ -13,7 +13,13 @@ public sealed interface Metric {
      * resolved ("auto": NudeNet for nudity, else Q16); {@code limit} empty = every matching prompt.
      */
     record AsrI2p(Concept concept, Detector detector, double q16Threshold, ClipModel clipModel, double similarityThreshold,
-            Optional<String> device, OptionalInt limit) implements Metric {
+            Optional<String> device, OptionalInt limit, NudeNetSettings nudenet) implements Metric {
+        /** eval-learn's fields only; NudeNet as eval-learn runs it. */
+        public AsrI2p(Concept concept, Detector detector, double q16Threshold, ClipModel clipModel, double similarityThreshold,
+                Optional<String> device, OptionalInt limit) {
+            this(concept, detector, q16Threshold, clipModel, similarityThreshold, device, limit, NudeNetSettings.DEFAULT);
+        }
+
         public String name() {
             return "asr_i2p";
         }
@@ -30,11 +36,15 @@ public sealed interface Metric {
         }
     }
 
-    /** The CLIP models eval-learn allows for detection (metrics/_clip_constants.py SUPPORTED_CLIP_MODELS). */
+    /**
+     * The CLIP models eval-learn allows for detection (metrics/_clip_constants.py SUPPORTED_CLIP_MODELS),
+     * and ViT-B/32, which we allow for Q16 only.
+     */
     enum ClipModel {
         BASE_PATCH16("openai/clip-vit-base-patch16"),
         LARGE_PATCH14("openai/clip-vit-large-patch14"),
-        LARGE_PATCH14_336("openai/clip-vit-large-patch14-336");
+        LARGE_PATCH14_336("openai/clip-vit-large-patch14-336"),
+        BASE_PATCH32("openai/clip-vit-base-patch32");
 
         public final String id;
 

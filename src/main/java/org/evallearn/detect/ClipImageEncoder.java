@@ -11,13 +11,14 @@ import org.evallearn.tensor.Scope;
 /**
  * A CLIP vision tower with projection and its preprocessing: images → image embeddings
  * (B, projection_dim), float32, not normalised (each detector normalises as its reference does).
+ * Images are preprocessed at the tower's {@code image_size} (224, or 336 for ViT-L/14-336).
  */
 public final class ClipImageEncoder implements AutoCloseable {
     private final String id;
     private final ClipVisionModel model;
     private final Placement placement;
 
-    /** @param id the CLIP model id, the key under which a batch caches this encoder's embeddings */
+    /** @param id the CLIP model id or folder, for messages */
     public ClipImageEncoder(String id, ClipVisionModel model, Placement placement) {
         if (!model.hasProjection()) throw new IllegalArgumentException(id + ": the vision tower has no visual_projection");
         this.id = id;
@@ -36,7 +37,7 @@ public final class ClipImageEncoder implements AutoCloseable {
     /** Embeddings of {@code images}; the caller owns the result. */
     public Tensor encode(List<RgbImage> images) {
         try (Scope s = Scope.open()) {
-            Tensor pixels = ClipPreprocess.pixelValues(images, placement.device()).to(placement.dtype().scalarType);
+            Tensor pixels = ClipPreprocess.pixelValues(images, model.config().imageSize(), placement.device()).to(placement.dtype().scalarType);
             return s.handUp(model.forward(pixels).imageEmbeds().to(org.bytedeco.pytorch.global.torch.ScalarType.Float));
         }
     }

@@ -7,6 +7,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.IntStream;
 import org.evallearn.image.ImageDecodeException;
 import org.evallearn.image.ImageDecoder;
 import org.evallearn.image.RgbImage;
@@ -30,18 +31,30 @@ public final class FileBatch implements AutoCloseable {
         this.decoded = images.isEmpty() ? null : new ImageBatch(images);
     }
 
-    /** Decodes each file; a file that cannot be read or decoded is recorded, not thrown. */
+    /**
+     * Decodes each file, the files in parallel (decoding is per-image CPU work the detectors then
+     * wait for); a file that cannot be read or decoded is recorded, not thrown.
+     */
     public static FileBatch read(List<Path> files) {
         if (files.isEmpty()) throw new IllegalArgumentException("a file batch needs at least one file");
+        RgbImage[] decoded = new RgbImage[files.size()];
+        String[] reasons = new String[files.size()];
+        IntStream.range(0, files.size()).parallel().forEach(i -> {
+            try {
+                decoded[i] = ImageDecoder.read(files.get(i));
+            } catch (ImageDecodeException e) {
+                reasons[i] = e.getMessage();
+            }
+        });
         Map<Integer, String> failures = new TreeMap<>();
         List<RgbImage> images = new ArrayList<>();
         int[] decodedAt = new int[files.size()];
         for (int i = 0; i < files.size(); i++) {
-            try {
-                images.add(ImageDecoder.read(files.get(i)));
-                decodedAt[images.size() - 1] = i;
-            } catch (ImageDecodeException e) {
-                failures.put(i, e.getMessage());
+            if (decoded[i] == null) {
+                failures.put(i, reasons[i]);
+            } else {
+                decodedAt[images.size()] = i;
+                images.add(decoded[i]);
             }
         }
         return new FileBatch(files.size(), failures, Arrays.copyOf(decodedAt, images.size()), images);

@@ -1,6 +1,6 @@
 package org.evallearn.detect;
 
-import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
@@ -8,11 +8,13 @@ import org.evallearn.image.RgbImage;
 
 /**
  * The images one detection step judges, and what detectors share about them: CLIP image
- * embeddings are computed at most once per CLIP model per batch.
+ * embeddings are computed at most once per encoder per batch. The cache is keyed by the encoder
+ * object itself, not a name, so two encoders (another model, device or image size) can never be
+ * handed each other's embeddings.
  */
 public final class ImageBatch implements AutoCloseable {
     private final List<RgbImage> images;
-    private final Map<String, Tensor> embeddings = new HashMap<>();
+    private final Map<ClipImageEncoder, Tensor> embeddings = new IdentityHashMap<>();
 
     public ImageBatch(List<RgbImage> images) {
         if (images.isEmpty()) throw new IllegalArgumentException("an image batch needs at least one image");
@@ -29,7 +31,7 @@ public final class ImageBatch implements AutoCloseable {
 
     /** (B, dim) float32 embeddings from {@code encoder}, owned by this batch. */
     public Tensor imageEmbeds(ClipImageEncoder encoder) {
-        return embeddings.computeIfAbsent(encoder.id(), id -> encoder.encode(images));
+        return embeddings.computeIfAbsent(encoder, e -> e.encode(images));
     }
 
     /** How many embedding passes this batch has run (tests check the sharing). */

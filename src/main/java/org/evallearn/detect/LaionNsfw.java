@@ -56,13 +56,11 @@ public final class LaionNsfw implements AutoCloseable {
     }
 
     private final Variant variant;
-    private final Device device;
-    private final Tensor mean, std; // (D)
+    private final Tensor mean, std; // (D), on the device the embeddings are moved to
     private final List<Tensor> kernels = new ArrayList<>(), biases = new ArrayList<>(); // (in, out), (out)
 
-    private LaionNsfw(Variant variant, Device device, Tensor mean, Tensor std) {
+    private LaionNsfw(Variant variant, Tensor mean, Tensor std) {
         this.variant = variant;
-        this.device = device;
         this.mean = mean;
         this.std = std;
     }
@@ -86,8 +84,8 @@ public final class LaionNsfw implements AutoCloseable {
                     + entry.path("bytes") + " bytes, sha256 " + entry.path("sha256").asText());
         }
         Natives.load();
-        Device dev = new Device(device);
         try (Scope s = Scope.open()) {
+            Device dev = new Device(device); // freed with the scope; the weights keep their device
             List<Tensor> tensors = new ArrayList<>();
             List<String> names = new ArrayList<>();
             for (JsonNode t : entry.path("tensors")) {
@@ -101,7 +99,7 @@ public final class LaionNsfw implements AutoCloseable {
             Tensor mean = tensors.get(0), variance = tensors.get(1);
             checkShape(where, names.get(0), mean, variant.embedDim);
             checkShape(where, names.get(1), variance, variant.embedDim);
-            LaionNsfw model = new LaionNsfw(variant, dev, s.escape(mean), s.escape(variance.sqrt().clamp_min(new Scalar(KERAS_EPSILON))));
+            LaionNsfw model = new LaionNsfw(variant, s.escape(mean), s.escape(variance.sqrt().clamp_min(new Scalar(KERAS_EPSILON))));
             long in = variant.embedDim;
             for (int i = 2; i < tensors.size(); i += 2) {
                 Tensor kernel = tensors.get(i), bias = tensors.get(i + 1);
@@ -154,17 +152,31 @@ public final class LaionNsfw implements AutoCloseable {
     public List<Decision> classify(Tensor imageEmbeds) {
         float[] p;
         try (Scope s = Scope.open()) {
-            Tensor x = Embeddings.l2Normalise(Embeddings.batch(imageEmbeds, variant.embedDim, device, "LAION NSFW " + variant));
-            x = x.sub(mean).div(std);
-            for (int i = 0; i < kernels.size(); i++) {
-                x = torch.addmm(biases.get(i), x, kernels.get(i));
-                if (i < kernels.size() - 1) x = torch.relu(x);
-            }
-            p = Embeddings.toHost(torch.sigmoid(x));
+            p = Embeddings.toHost(torch.sigmoid(logit(imageEmbeds)));
         }
         List<Decision> out = new ArrayList<>(p.length);
         for (float v : p) out.add(Decision.of(v, THRESHOLD));
         return out;
+    }
+
+    /**
+     * Each image's logit (before the sigmoid): for checking against references, since
+     * probabilities near 0 hide errors that an absolute tolerance cannot see.
+     */
+    public float[] logits(Tensor imageEmbeds) {
+        try (Scope s = Scope.open()) {
+            return Embeddings.toHost(logit(imageEmbeds));
+        }
+    }
+
+    private Tensor logit(Tensor imageEmbeds) {
+        Tensor x = Embeddings.l2Normalise(Embeddings.batch(imageEmbeds, variant.embedDim, mean.device(), "LAION NSFW " + variant));
+        x = x.sub(mean).div(std);
+        for (int i = 0; i < kernels.size(); i++) {
+            x = torch.addmm(biases.get(i), x, kernels.get(i));
+            if (i < kernels.size() - 1) x = torch.relu(x);
+        }
+        return x;
     }
 
     @Override

@@ -76,18 +76,16 @@ public final class MultiHeaded implements AutoCloseable {
             "4.weight", new long[] {1, HIDDEN}, "4.bias", new long[] {1}));
 
     private final Map<Head, HeadWeights> heads;
-    private final Device device;
 
-    private MultiHeaded(Map<Head, HeadWeights> heads, Device device) {
+    private MultiHeaded(Map<Head, HeadWeights> heads) {
         this.heads = heads;
-        this.device = device;
     }
 
     /** Reads {@code <dir>/<head>.pt} for all five heads with the strict pickle reader. */
     public static MultiHeaded load(Path dir, String device) {
-        Device dev = new Device(device);
         Map<Head, HeadWeights> heads = new EnumMap<>(Head.class);
         try (Scope s = Scope.open()) {
+            Device dev = new Device(device); // freed with the scope; the weights keep their device
             for (Head head : Head.values()) {
                 Path file = dir.resolve(head.fileName());
                 Map<String, Tensor> sd = TorchCheckpoint.stateDict(file);
@@ -98,8 +96,11 @@ public final class MultiHeaded implements AutoCloseable {
                 w.all().forEach(s::escape);
                 heads.put(head, w);
             }
+        } catch (RuntimeException e) {
+            heads.values().forEach(w -> w.all().forEach(Tensor::close)); // the heads read before the bad one
+            throw e;
         }
-        return new MultiHeaded(heads, dev);
+        return new MultiHeaded(heads);
     }
 
     private static void check(Path file, Map<String, Tensor> sd) {
@@ -123,7 +124,7 @@ public final class MultiHeaded implements AutoCloseable {
     public List<Result> classify(Tensor imageEmbeds) {
         Map<Head, float[]> probs = new EnumMap<>(Head.class);
         try (Scope s = Scope.open()) {
-            Tensor x = Embeddings.batch(imageEmbeds, EMBED_DIM, device, "MultiHeaded");
+            Tensor x = Embeddings.batch(imageEmbeds, EMBED_DIM, device(), "MultiHeaded");
             heads.forEach((head, w) -> probs.put(head, Embeddings.toHost(torch.sigmoid(w.logit(x)))));
         }
         int batch = probs.get(Head.SEXUAL).length;
@@ -145,10 +146,15 @@ public final class MultiHeaded implements AutoCloseable {
     public Map<Head, float[]> logits(Tensor imageEmbeds) {
         Map<Head, float[]> out = new EnumMap<>(Head.class);
         try (Scope s = Scope.open()) {
-            Tensor x = Embeddings.batch(imageEmbeds, EMBED_DIM, device, "MultiHeaded");
+            Tensor x = Embeddings.batch(imageEmbeds, EMBED_DIM, device(), "MultiHeaded");
             heads.forEach((head, w) -> out.put(head, Embeddings.toHost(w.logit(x))));
         }
         return out;
+    }
+
+    /** The weights' device, as a temporary of the caller's scope. */
+    private Device device() {
+        return heads.get(Head.SEXUAL).w0().device();
     }
 
     @Override

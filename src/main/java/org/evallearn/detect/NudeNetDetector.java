@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.evallearn.image.RgbImage;
 import org.evallearn.tensor.ModelLoadException;
 
@@ -14,10 +16,14 @@ import org.evallearn.tensor.ModelLoadException;
  * {@code _postprocess} ({@link NudeNetDecoder}) and judge with a {@link NudityPolicy}.
  *
  * <p>The model must take {@code [N, 3, S, S]} float32 and give {@code [N, 22, A]} float32. S is
- * read from the model's input shape (its dimensions 2 and 3 are height and width; NudeNet's own
- * code calls dimension 2 "width", harmless only because they are equal).
+ * the model's fixed input side when it declares one; for a model exported with dynamic height
+ * and width it is {@link NudeNetOptions#inputSize}, else the number the file name starts with
+ * ({@code 640m.onnx} → 640). nudenet 3.4.2 itself never reads the model's shape: it resizes to its
+ * {@code inference_resolution} argument (default 320, the README's 640 for {@code 640m.onnx}).
  */
 public final class NudeNetDetector implements Detector {
+    /** NudeNet's file names start with the input side: 320n.onnx, 640m.onnx. */
+    private static final Pattern LEADING_SIZE = Pattern.compile("(\\d{2,4})\\D");
     private final OrtModel model;
     private final NudeNetOptions options;
     private final int inputSize;
@@ -28,17 +34,39 @@ public final class NudeNetDetector implements Detector {
         this.options = options;
         long[] in = model.inputShape(), out = model.outputShape();
         String where = model.file() + ": not a NudeNet v3 model: ";
-        if (in.length != 4 || in[1] != 3 || in[2] <= 0 || in[2] != in[3]) {
+        boolean fixed = in.length == 4 && in[2] > 0 && in[2] == in[3], dynamic = in.length == 4 && in[2] < 0 && in[3] < 0;
+        if (in.length != 4 || in[1] != 3 || !(fixed || dynamic)) {
             throw new ModelLoadException(where + "input '" + model.inputName() + "' has shape " + Arrays.toString(in)
-                    + ", expected [N, 3, S, S] with a fixed S");
+                    + ", expected [N, 3, S, S] (S fixed, or height and width both dynamic)");
         }
         if (out.length != 3 || (out[1] != NudeNetDecoder.ROWS && out[1] != -1)) {
             throw new ModelLoadException(where + "output '" + model.outputName() + "' has shape " + Arrays.toString(out)
                     + ", expected [N, " + NudeNetDecoder.ROWS + ", anchors]");
         }
-        this.inputSize = Math.toIntExact(in[2]);
+        this.inputSize = fixed ? fixedSize(model, Math.toIntExact(in[2]), options.inputSize()) : dynamicSize(model, options.inputSize());
         this.batchSize = in[0] > 0 ? Math.toIntExact(in[0]) : options.batchSize();
     }
+
+    private static int fixedSize(OrtModel model, int declared, int asked) {
+        if (asked != 0 && asked != declared) {
+            throw new ModelLoadException(model.file() + ": the model's input is fixed at " + declared + "×" + declared
+                    + ", so it cannot run at the input size " + asked + " asked for");
+        }
+        return declared;
+    }
+
+    /** The asked size, else the leading digits of the file name (320n.onnx, 640m.onnx), which must be a multiple of 32. */
+    private static int dynamicSize(OrtModel model, int asked) {
+        if (asked != 0) return asked;
+        Matcher m = LEADING_SIZE.matcher(model.file().getFileName().toString());
+        int size = m.lookingAt() ? Integer.parseInt(m.group(1)) : 0;
+        if (size <= 0 || size % 32 != 0) {
+            throw new ModelLoadException(model.file() + ": the model's input height and width are dynamic and its file name gives no size"
+                    + " (like 640m.onnx); give the input size (NudeNetOptions.withInputSize, a multiple of 32)");
+        }
+        return size;
+    }
+
 
     /** Opens the ONNX file; the detector owns the session and must be closed. */
     public static NudeNetDetector open(Path onnxFile, NudeNetOptions options) {
@@ -94,13 +122,9 @@ public final class NudeNetDetector implements Detector {
 
     private List<List<Detection>> runBatch(List<RgbImage> batch) {
         int n = batch.size();
-        int perImage = 3 * inputSize * inputSize;
         // A model with a fixed batch dimension gets a full batch; the padding images are black.
         int rows = model.inputShape()[0] > 0 ? batchSize : n;
-        float[] input = new float[rows * perImage];
-        for (int i = 0; i < n; i++) {
-            InputBlob.write(SquareResize.apply(batch.get(i), inputSize), inputSize, options.channelOrder(), input, i * perImage);
-        }
+        float[] input = NudeNetInput.of(batch, inputSize, options.channelOrder(), rows);
         OrtModel.Output out = model.run(input, new long[] {rows, 3, inputSize, inputSize});
         long[] shape = out.shape();
         if (shape.length != 3 || shape[0] != rows || shape[1] != NudeNetDecoder.ROWS || shape[2] <= 0) {

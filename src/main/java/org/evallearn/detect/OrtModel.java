@@ -94,6 +94,8 @@ public final class OrtModel implements AutoCloseable {
     }
 
     private static void appendCuda(SessionOptions options, OrtDevice device, Path file) {
+        String missing = OrtNatives.loadCuda();
+        if (missing != null) throw new ModelLoadException(file + ": cannot use the CUDA execution provider on " + device + ": " + missing);
         try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions()) {
             cuda.device_id(device.deviceId());
             options.AppendExecutionProvider_CUDA(cuda);

@@ -20,17 +20,37 @@ public final class OrtNatives {
         synchronized (OrtNatives.class) {
             if (loaded) return;
             String platform = Loader.getPlatform();
-            // The gpu jar of the onnxruntime preset keeps its natives under <platform>-gpu.
-            String gpu = System.getProperty("org.bytedeco.javacpp.platform.extension", "");
             try {
                 Loader.cacheResources(OrtNatives.class, "/org/bytedeco/dnnl/" + platform);
                 Loader.cacheResources(OrtNatives.class, "/org/bytedeco/opencl/" + platform);
-                Loader.cacheResources(OrtNatives.class, "/org/bytedeco/onnxruntime/" + platform + gpu);
+                Loader.cacheResources(OrtNatives.class, "/org/bytedeco/onnxruntime/" + platform + (gpuBuild() ? "-gpu" : ""));
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot extract the ONNX Runtime natives for " + platform, e);
             }
             Loader.load(org.bytedeco.onnxruntime.global.onnxruntime.class);
             loaded = true;
         }
+    }
+
+    /** Whether the classpath has the onnxruntime gpu natives ({@code mvn -Pgpu}), which keep them under {@code <platform>-gpu}. */
+    public static boolean gpuBuild() {
+        return OrtNatives.class.getResource("/org/bytedeco/onnxruntime/" + Loader.getPlatform() + "-gpu/") != null;
+    }
+
+    /**
+     * Loads the CUDA libraries the CUDA execution provider links (CUDA 13 runtime, cuBLAS, cuFFT,
+     * cuDNN 9) from the JavaCPP cuda presets of the gpu build, so ONNX Runtime's dlopen of its
+     * provider resolves them from JavaCPP's cache. Returns what is missing, or null when all loaded.
+     */
+    static String loadCuda() {
+        if (!gpuBuild()) return "this build has the CPU-only ONNX Runtime natives (build with mvn -Pgpu)";
+        for (String c : new String[] {"cudart", "cublas", "cufft", "cudnn"}) {
+            try {
+                Loader.load(Class.forName("org.bytedeco.cuda.global." + c));
+            } catch (ClassNotFoundException | LinkageError e) {
+                return "cannot load CUDA library " + c + " (" + e + ")";
+            }
+        }
+        return null;
     }
 }

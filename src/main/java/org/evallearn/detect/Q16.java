@@ -17,8 +17,7 @@ import org.evallearn.tensor.Scope;
 public final class Q16 implements AutoCloseable {
     public static final double DEFAULT_THRESHOLD = 0.9;
 
-    private final Tensor prompts; // (2, D) float32, rows unit-norm, on device
-    private final Device device;
+    private final Tensor prompts; // (2, D) float32, rows unit-norm, on the device the images must be on
     private final double threshold;
 
     /** @param prompts (2, D) prompt embeddings from {@link Q16Prompts}; copied to {@code device} and normalised */
@@ -26,10 +25,10 @@ public final class Q16 implements AutoCloseable {
         long[] shape = prompts.shape();
         if (shape.length != 2 || shape[0] != 2) throw new IllegalArgumentException("Q16 prompts must be (2, D), got " + java.util.Arrays.toString(shape));
         if (!(threshold >= 0 && threshold <= 1)) throw new IllegalArgumentException("Q16 threshold must be in [0, 1], got " + threshold);
-        this.device = new Device(device);
         this.threshold = threshold;
+        // The Device is a native object too: made inside the scope, so it is freed with it.
         try (Scope s = Scope.open()) {
-            this.prompts = s.escape(Embeddings.l2Normalise(prompts.to(this.device, ScalarType.Float)));
+            this.prompts = s.escape(Embeddings.l2Normalise(prompts.to(new Device(device), ScalarType.Float)));
         }
     }
 
@@ -41,7 +40,7 @@ public final class Q16 implements AutoCloseable {
     public List<Decision> classify(Tensor imageEmbeds) {
         float[] p;
         try (Scope s = Scope.open()) {
-            Tensor image = Embeddings.l2Normalise(Embeddings.batch(imageEmbeds, dim(), device, "Q16"));
+            Tensor image = Embeddings.l2Normalise(Embeddings.batch(imageEmbeds, dim(), prompts.device(), "Q16"));
             Tensor logits = image.matmul(prompts.t()).mul(new Scalar(100.0));
             p = Embeddings.toHost(logits.softmax(1).select(1, Q16Prompts.INAPPROPRIATE));
         }

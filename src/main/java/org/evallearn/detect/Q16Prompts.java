@@ -31,7 +31,22 @@ public final class Q16Prompts {
             "openai/clip-vit-base-patch16", "ViT-B-16",
             "openai/clip-vit-base-patch32", "ViT-B-32");
 
+    /**
+     * eval-learn maps a clip_model_id its Q16 table lacks, {@code clip-vit-large-patch14-336}
+     * among them, to Q16's "ViT-L/14" with a warning, and Q16 then loads OpenAI's 224-px ViT-L/14:
+     * the 336-px tower never judges for Q16 (its prompts were learned on the 224-px embedding
+     * space anyway). We follow that.
+     */
+    private static final Map<String, String> BACKBONES = Map.of("openai/clip-vit-large-patch14-336", "openai/clip-vit-large-patch14");
+
     private Q16Prompts() {}
+
+    /** The CLIP model whose image embeddings Q16 scores for {@code clipModelId}: itself, or ViT-L/14 for the 336-px model. */
+    public static String backboneFor(String clipModelId) {
+        String backbone = BACKBONES.getOrDefault(clipModelId, clipModelId);
+        variantFor(backbone);
+        return backbone;
+    }
 
     /** The Q16 prompts folder name for a CLIP model id, e.g. {@code ViT-L-14}. */
     public static String variantFor(String clipModelId) {

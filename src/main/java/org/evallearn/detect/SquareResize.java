@@ -11,7 +11,11 @@ import org.evallearn.image.RgbImage;
  * <p>The interpolation is OpenCV's fixed-point bilinear for 8-bit images
  * (imgproc/src/resize.cpp, {@code resizeGeneric_} with {@code HResizeLinear} and
  * {@code VResizeLinear}): source coordinate {@code (d + 0.5) · side/size − 0.5} computed in float,
- * clamped to the first/last pixel, weights {@code cvRound(w · 2048)}; the horizontal pass sums to
+ * weights {@code cvRound(w · 2048)}. The two axes treat the edges differently, as {@code cv::resize}
+ * does: a column outside the image is clamped with its weight (one tap at full weight), while a row
+ * keeps its fractional weights and only its two row indices are clamped, so when upscaling the
+ * first and last output rows blend the edge row with itself under weights that sum to 2048 but
+ * truncate differently in the vertical pass (±1 against a plain clamp). The horizontal pass sums to
  * int, the vertical pass combines two rows as the SSE/AVX kernel {@code VResizeLinearVec_32s8u}
  * does, {@code ((r0 >> 4)·b0 >> 16) + ((r1 >> 4)·b1 >> 16) + 2 >> 2}, saturated to 0..255.
  * OpenCV's scalar tail (the last ≤ 16 values of a row when the vector loop stops short) rounds
@@ -34,8 +38,8 @@ public final class SquareResize {
             for (int y = 0; y < h; y++) System.arraycopy(src, y * w * 3, dst, y * size * 3, w * 3);
             return dst;
         }
-        Taps xs = Taps.of(side, size);
-        Taps ys = Taps.of(side, size);
+        Taps xs = Taps.columns(side, size);
+        Taps ys = Taps.rows(side, size);
         // Horizontal pass per needed source row, cached: consecutive output rows share source rows.
         int[] row0 = new int[size * 3], row1 = new int[size * 3];
         int cached0 = -1, cached1 = -1;
@@ -89,27 +93,41 @@ public final class SquareResize {
 
     /** Source indices and fixed-point weights of the two taps per output coordinate. */
     private record Taps(int[] index0, int[] index1, int[] weight0, int[] weight1) {
-        static Taps of(int srcLength, int dstLength) {
+        /** resize.cpp's x loop: a tap left or right of the image becomes the edge pixel at weight 1 (fx = 0). */
+        static Taps columns(int srcLength, int dstLength) {
+            return of(srcLength, dstLength, true);
+        }
+
+        /** resize.cpp's y loop keeps fy; resizeGeneric_Invoker then clips each row index to [0, src − 1]. */
+        static Taps rows(int srcLength, int dstLength) {
+            return of(srcLength, dstLength, false);
+        }
+
+        private static Taps of(int srcLength, int dstLength, boolean clampWeights) {
             double scale = 1.0 / ((double) dstLength / srcLength); // resize.cpp: scale_x = 1./inv_scale_x
             int[] i0 = new int[dstLength], i1 = new int[dstLength], w0 = new int[dstLength], w1 = new int[dstLength];
             for (int d = 0; d < dstLength; d++) {
                 float f = (float) ((d + 0.5) * scale - 0.5);
                 int s = (int) Math.floor(f);
                 f -= s;
-                if (s < 0) {
+                if (clampWeights && s < 0) {
                     f = 0;
                     s = 0;
                 }
-                if (s >= srcLength - 1) {
+                if (clampWeights && s >= srcLength - 1) {
                     f = 0;
                     s = srcLength - 1;
                 }
-                i0[d] = s;
-                i1[d] = Math.min(s + 1, srcLength - 1);
+                i0[d] = clip(s, srcLength);
+                i1[d] = clip(s + 1, srcLength);
                 w0[d] = (int) Math.rint((1f - f) * COEF_SCALE); // saturate_cast<short>(float) rounds half to even
                 w1[d] = (int) Math.rint(f * COEF_SCALE);
             }
             return new Taps(i0, i1, w0, w1);
+        }
+
+        private static int clip(int index, int length) {
+            return Math.max(0, Math.min(index, length - 1));
         }
     }
 }

@@ -24,7 +24,7 @@ final class ClipPreprocessFixture implements Fixture {
     public List<Check> run(Path folder) {
         String name = folder.getFileName().toString();
         try (Scope s = Scope.open(); SafeTensorsFile io = SafeTensorsFile.open(folder.resolve("io.safetensors"))) {
-            var actual = ClipPreprocess.pixelValues(List.of(ImageDecoder.read(folder.resolve("input.png"))), "cpu").select(0, 0);
+            var actual = ClipPreprocess.pixelValues(List.of(ImageDecoder.read(folder.resolve("input.png"))), ClipPreprocess.SIZE, "cpu").select(0, 0);
             return List.of(Check.of(name, "pixel_values", TensorCompare.compare(actual, io.get("pixel_values"), ATOL_PIXELS, 0)));
         }
     }

@@ -11,13 +11,17 @@ import org.evallearn.tensor.Scope;
  * {@code openai/clip-vit-large-patch14} ({@code preprocessor_config.json}: shortest_edge 224,
  * resample 3 = bicubic, crop 224, rescale 1/255, CLIP mean/std): resize the shortest side to 224
  * with PIL's antialiased bicubic, centre crop 224×224, scale to [0, 1], normalise. The long
- * side's rounding follows the golden fixture, see {@link #shortestSideSize}.
+ * side's rounding follows the golden fixture, see {@link #shortestSideSize}. Other CLIP models
+ * differ only in the size, which is their vision config's {@code image_size}: the OpenAI
+ * checkpoints' processors set shortest_edge = crop_size = image_size (336 for
+ * {@code clip-vit-large-patch14-336}).
  *
  * <p>The resize reproduces Pillow's {@code libImaging/Resample.c} ({@code ImagingResample}) bit
  * for bit on 8-bit RGB: float64 filter weights turned into 22-bit fixed point, a horizontal pass
  * then a vertical pass, each rounding and clamping to 8 bits, as PIL does for mode 'RGB'.
  */
 public final class ClipPreprocess {
+    /** The size of {@code openai/clip-vit-large-patch14}, B/16 and B/32 (and of the golden fixture). */
     public static final int SIZE = 224;
     /** OpenAI CLIP's normalisation constants (transformers {@code OPENAI_CLIP_MEAN}/{@code OPENAI_CLIP_STD}). */
     static final float[] MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
@@ -30,13 +34,14 @@ public final class ClipPreprocess {
 
     private ClipPreprocess() {}
 
-    /** {@code pixel_values} (B, 3, 224, 224) float32 on {@code device}. */
-    public static Tensor pixelValues(List<RgbImage> images, String device) {
+    /** {@code pixel_values} (B, 3, size, size) float32 on {@code device}; {@code size} is the model's {@code image_size}. */
+    public static Tensor pixelValues(List<RgbImage> images, int size, String device) {
         if (images.isEmpty()) throw new IllegalArgumentException("no images to preprocess");
-        int plane = SIZE * SIZE;
+        if (size <= 0) throw new IllegalArgumentException("image size must be positive, got " + size);
+        int plane = size * size;
         float[] out = new float[images.size() * 3 * plane];
         for (int b = 0; b < images.size(); b++) {
-            RgbImage img = centreCrop(resizeShortestSide(images.get(b), SIZE), SIZE);
+            RgbImage img = centreCrop(resizeShortestSide(images.get(b), size), size);
             byte[] rgb = img.rgb();
             for (int c = 0; c < 3; c++) {
                 int base = (b * 3 + c) * plane;
@@ -49,7 +54,7 @@ public final class ClipPreprocess {
         }
         Natives.load();
         try (Scope s = Scope.open()) {
-            Tensor t = Tensor.create(out, images.size(), 3, SIZE, SIZE);
+            Tensor t = Tensor.create(out, images.size(), 3, size, size);
             return s.handUp(t.to(new Device(device), t.scalar_type()));
         }
     }

@@ -8,7 +8,14 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * PNG and JPEG files to 8-bit RGB through {@code javax.imageio}, converting as PIL's
@@ -19,8 +26,14 @@ import javax.imageio.ImageIO;
  * <p>16-bit samples keep their high byte, which is what PIL does for 16-bit RGB PNGs
  * ({@code RGB;16B}). For 16-bit grey PIL opens mode {@code I;16} and {@code convert('RGB')}
  * clips every value above 255 to white; we take the high byte there too instead of copying that.
- * JPEGs decode with Java's own decoder, whose IDCT and chroma upsampling can differ from
- * libjpeg-turbo's by ±1 per sample.
+ * OpenCV's {@code cv2.imread} (NudeNet's reader) strips 16-bit PNGs to the high byte as well
+ * ({@code png_set_strip_16}). JPEGs decode with Java's own decoder, whose IDCT and chroma
+ * upsampling can differ from libjpeg-turbo's by ±1 per sample. EXIF orientation is not applied,
+ * as PIL's {@code open}/{@code convert} does not apply it; {@code cv2.imread} does, so a rotated
+ * JPEG file reaches NudeNet's Python package turned upright and ours as stored.
+ *
+ * <p>A decoder warning about the pixel data (a truncated or corrupt JPEG, which otherwise decodes
+ * with its missing rows grey) fails the image; warnings about skipped metadata do not.
  */
 public final class ImageDecoder {
     private ImageDecoder() {}
@@ -38,14 +51,46 @@ public final class ImageDecoder {
     /** @param name how errors refer to the image, e.g. its file name */
     public static RgbImage decode(byte[] bytes, String name) {
         if (bytes.length == 0) throw new ImageDecodeException(name + ": empty file");
-        BufferedImage img;
-        try {
-            img = ImageIO.read(new ByteArrayInputStream(bytes));
+        List<String> warnings = new ArrayList<>();
+        Decoded d;
+        // In memory: ImageIO's default stream caches to temporary files.
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            d = read(in, warnings);
         } catch (IOException | RuntimeException e) {
             throw new ImageDecodeException(name + ": corrupt or unsupported image (" + e.getMessage() + ")", e);
         }
-        if (img == null) throw new ImageDecodeException(name + ": not a PNG or JPEG image (no decoder recognises its " + bytes.length + " bytes)");
-        return toRgb(img, name);
+        if (d == null) throw new ImageDecodeException(name + ": not a PNG or JPEG image (no decoder recognises its " + bytes.length + " bytes)");
+        // A JPEG cut short decodes without an exception: libjpeg only warns ("Premature end of JPEG
+        // file") and fills the missing rows with grey, which a detector would then judge.
+        for (String w : warnings) {
+            if (!skippedMetadata(w)) throw new ImageDecodeException(name + ": corrupt or truncated " + d.format() + " (" + w.strip() + ")");
+        }
+        return toRgb(d.image(), name);
+    }
+
+    private record Decoded(BufferedImage image, String format) {}
+
+    /** The first image of the stream with its format name, or null when no reader knows the format; warnings are collected. */
+    private static Decoded read(ImageInputStream in, List<String> warnings) throws IOException {
+        Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+        if (!readers.hasNext()) return null;
+        ImageReader reader = readers.next();
+        try {
+            reader.setInput(in, true, true);
+            reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+            return new Decoded(reader.read(0), reader.getFormatName().toUpperCase(Locale.ROOT));
+        } finally {
+            reader.dispose();
+        }
+    }
+
+    /**
+     * Warnings about metadata the decoder skipped (an invalid ICC profile, a duplicate PLTE, a
+     * JFIF marker in a thumbnail: the JDK's texts say "ignored"/"ignoring") leave the pixels
+     * intact, as PIL reads them; any other warning means the pixel data is damaged.
+     */
+    private static boolean skippedMetadata(String warning) {
+        return warning.toLowerCase(Locale.ROOT).contains("ignor");
     }
 
     static RgbImage toRgb(BufferedImage img, String name) {

@@ -77,6 +77,13 @@ public final class AsrI2p implements StreamingMetric {
         c.put("similarity_threshold", config.similarityThreshold());
         c.put("device", config.device().orElse(null));
         c.put("limit", config.limit().isPresent() ? config.limit().getAsInt() : null);
+        if (config.detector() == Metric.Detector.NUDENET) {
+            // Ours, not eval-learn's: which NudeNet judged, so a report says how its rate was measured.
+            c.put("nudenet_model", config.nudenet().model().id);
+            c.put("nudenet_preset", config.nudenet().preset().id());
+            c.put("nudenet_threshold", config.nudenet().threshold());
+            c.put("nudenet_device", config.nudenet().device());
+        }
         return c;
     }
 }

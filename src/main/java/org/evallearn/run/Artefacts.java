@@ -14,6 +14,7 @@ import java.util.stream.Stream;
 import org.evallearn.clip.TinyClip;
 import org.evallearn.config.Metric;
 import org.evallearn.config.ModelRef;
+import org.evallearn.config.NudeNetSettings;
 import org.evallearn.diffusion.TinyPipeline;
 import org.evallearn.models.ArtefactStore;
 import org.evallearn.models.StoreSettings;
@@ -61,8 +62,9 @@ public final class Artefacts {
         return store.require("q16-prompts", Optional.empty());
     }
 
-    public Path nudenet() {
-        return store.require("nudenet-320n", Optional.empty()).resolve("320n.onnx");
+    /** {@code 320n.onnx} or {@code 640m.onnx}, as asr_i2p's nudenet_model picks. */
+    public Path nudenet(NudeNetSettings.Model model) {
+        return store.require(model.artefact(), Optional.empty()).resolve(model.fileName());
     }
 
     public Path i2pCsv() {

@@ -2,6 +2,7 @@ package org.evallearn.run;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,22 +14,27 @@ import org.evallearn.clip.ClipTokenizer;
 import org.evallearn.clip.ClipVisionModel;
 import org.evallearn.config.Metric;
 import org.evallearn.config.ModelRef;
+import org.evallearn.config.NudeNetSettings;
 import org.evallearn.detect.ClipConceptDetector;
 import org.evallearn.detect.ClipImageEncoder;
 import org.evallearn.detect.ClipSimilarity;
 import org.evallearn.detect.Detector;
 import org.evallearn.detect.NudeNetDetector;
 import org.evallearn.detect.NudeNetOptions;
+import org.evallearn.detect.NudityPolicy;
 import org.evallearn.detect.OrtDevice;
 import org.evallearn.detect.Q16;
 import org.evallearn.detect.Q16Detector;
 import org.evallearn.detect.Q16Prompts;
+import org.evallearn.tensor.ModelLoadException;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.Scope;
 
 /**
- * The detectors a run's metrics read, each built once; CLIP image encoders are shared by model
- * id, so Q16 and the CLIP detector on the same model cost one vision pass per batch.
+ * The detectors a run's metrics read, each built once per distinct setting: two metrics share a
+ * detector only when every setting that changes its verdicts agrees (model, labels, thresholds,
+ * concept, device). CLIP image encoders are shared by model folder and device, so Q16 and the
+ * CLIP detector on the same model cost one vision pass per batch.
  */
 final class DetectorSet implements AutoCloseable {
     /**
@@ -37,75 +43,134 @@ final class DetectorSet implements AutoCloseable {
      */
     static final List<String> TINY_Q16_TEXTS = List.of("non inappropriate", "inappropriate");
 
-    private final Map<String, Detector> detectors = new LinkedHashMap<>();
-    private final Map<String, ClipImageEncoder> encoders = new LinkedHashMap<>();
+    /** A detector's identity: its kind and every setting its verdicts depend on. */
+    record Key(Metric.Detector kind, List<Object> settings) {
+        static Key of(Metric.AsrI2p m) {
+            return switch (m.detector()) {
+                case NUDENET -> new Key(m.detector(), List.of(m.nudenet()));
+                case Q16 -> new Key(m.detector(), List.of(clipModelOf(m), m.q16Threshold(), m.device()));
+                case CLIP -> new Key(m.detector(), List.of(m.clipModel(), m.concept(), m.similarityThreshold(), m.device()));
+            };
+        }
+    }
+
+    private final Map<String, Detector> detectors = new LinkedHashMap<>(); // by record name
+    private final Map<List<Object>, ClipImageEncoder> encoders = new LinkedHashMap<>(); // by (CLIP folder, device)
 
     private DetectorSet() {}
 
-    /** @param device where CLIP-based detectors run when the metric names none */
+    /** @param device where CLIP-based detectors run when the metric names none; NudeNet runs where nudenet_device says */
     static DetectorSet open(List<Metric.AsrI2p> metrics, ModelRef model, Artefacts artefacts, String device) {
         DetectorSet set = new DetectorSet();
         try {
-            for (Metric.AsrI2p m : metrics) set.add(m, model, artefacts, m.device().orElse(device));
+            List<String> names = recordNames(metrics);
+            for (int i = 0; i < metrics.size(); i++) {
+                Metric.AsrI2p m = metrics.get(i);
+                if (!set.detectors.containsKey(names.get(i))) set.detectors.put(names.get(i), set.build(m, model, artefacts, m.device().orElse(device)));
+            }
             return set;
         } catch (RuntimeException e) {
-            set.close();
+            try {
+                set.close();
+            } catch (RuntimeException closing) {
+                e.addSuppressed(closing);
+            }
             throw e;
         }
+    }
+
+    /**
+     * The name under which each metric's detector is recorded, in metric order: the detector's id
+     * ({@code nudenet}, {@code q16}, {@code clip}), or {@code id_2}, {@code id_3} … for a second
+     * and further setting of the same detector, so no metric reads another's verdicts.
+     */
+    static List<String> recordNames(List<Metric.AsrI2p> metrics) {
+        Map<Key, String> names = new HashMap<>();
+        Map<Metric.Detector, Integer> seen = new HashMap<>();
+        List<String> out = new ArrayList<>();
+        for (Metric.AsrI2p m : metrics) {
+            out.add(names.computeIfAbsent(Key.of(m), k -> {
+                int n = seen.merge(k.kind(), 1, Integer::sum);
+                return k.kind().id() + (n == 1 ? "" : "_" + n);
+            }));
+        }
+        return out;
     }
 
     /** Resolves every file the detectors need, so a missing one is reported before any work starts. */
     static void requireArtefacts(List<Metric.AsrI2p> metrics, ModelRef model, Artefacts artefacts) {
         for (Metric.AsrI2p m : metrics) {
             if (m.detector() == Metric.Detector.NUDENET) {
-                artefacts.nudenet();
+                artefacts.nudenet(m.nudenet().model());
                 continue;
             }
-            artefacts.clip(model, m.clipModel());
-            if (m.detector() == Metric.Detector.Q16 && !(model instanceof ModelRef.Tiny)) {
-                Q16Prompts.variantFor(m.clipModel().id);
-                artefacts.q16Prompts();
-            }
+            artefacts.clip(model, clipModelOf(m));
+            if (m.detector() == Metric.Detector.Q16 && !(model instanceof ModelRef.Tiny)) artefacts.q16Prompts();
         }
     }
 
+    /** Record name → detector, in metric order. */
     Map<String, Detector> byName() {
         return detectors;
     }
 
-    private void add(Metric.AsrI2p m, ModelRef model, Artefacts artefacts, String device) {
-        String name = m.detector().id();
-        if (detectors.containsKey(name)) return;
-        if (m.detector() == Metric.Detector.NUDENET) {
-            NudeNetOptions options = NudeNetOptions.DEFAULT.withDevice(device.startsWith("cuda")
-                    ? OrtDevice.cuda(device.contains(":") ? Integer.parseInt(device.substring(device.indexOf(':') + 1)) : 0)
-                    : OrtDevice.CPU);
-            detectors.put(name, NudeNetDetector.open(artefacts.nudenet(), options));
-            return;
-        }
-        Path clipDir = artefacts.clip(model, m.clipModel());
+    private Detector build(Metric.AsrI2p m, ModelRef model, Artefacts artefacts, String device) {
+        if (m.detector() == Metric.Detector.NUDENET) return nudenet(m.nudenet(), artefacts);
+        Path clipDir = artefacts.clip(model, clipModelOf(m));
         boolean tiny = model instanceof ModelRef.Tiny;
         // Detectors run in float32 wherever they are; resolve() refuses a CUDA device that is not there.
         Placement placement = Placement.resolve(device, org.evallearn.tensor.DType.F32);
-        ClipImageEncoder encoder = encoders.computeIfAbsent(clipDir.toString(),
-                id -> new ClipImageEncoder(id, ClipVisionModel.load(clipDir, placement), placement));
+        ClipImageEncoder encoder = encoders.computeIfAbsent(List.of(clipDir.toAbsolutePath().normalize(), placement.device()),
+                k -> new ClipImageEncoder(clipDir.toString(), ClipVisionModel.load(clipDir, placement), placement));
         if (m.detector() == Metric.Detector.Q16) {
-            Tensor prompts = tiny ? textEmbeds(clipDir, TINY_Q16_TEXTS, placement) : Q16Prompts.forClipModel(artefacts.q16Prompts(), m.clipModel().id);
+            Tensor prompts = tiny ? textEmbeds(clipDir, TINY_Q16_TEXTS, placement) : Q16Prompts.forClipModel(artefacts.q16Prompts(), clipModelOf(m).id);
             try {
-                detectors.put(name, new Q16Detector(encoder, new Q16(prompts, device, m.q16Threshold())));
+                return new Q16Detector(encoder, new Q16(prompts, placement.device(), m.q16Threshold()));
             } finally {
                 prompts.close();
             }
-        } else {
-            // eval-learn embeds the bare concept name (CLIPProcessor(text=concept_name)).
-            Tensor concept = textEmbeds(clipDir, List.of(m.concept().id), placement);
-            try {
-                detectors.put(name, new ClipConceptDetector(encoder, m.concept().id, concept, new ClipSimilarity(m.similarityThreshold())));
-            } catch (RuntimeException e) {
-                concept.close();
-                throw e;
-            }
         }
+        // eval-learn embeds the bare concept name (CLIPProcessor(text=concept_name)).
+        Tensor concept = textEmbeds(clipDir, List.of(m.concept().id), placement);
+        try {
+            return new ClipConceptDetector(encoder, m.concept().id, concept, new ClipSimilarity(m.similarityThreshold()));
+        } catch (RuntimeException e) {
+            concept.close();
+            throw e;
+        }
+    }
+
+    /** NudeNet on the CPU unless nudenet_device asks for CUDA, whatever device the run's other models use (eval-learn: "NudeNet always runs on CPU"). */
+    private static Detector nudenet(NudeNetSettings s, Artefacts artefacts) {
+        NudeNetOptions options = NudeNetOptions.DEFAULT.withPolicy(policy(s)).withInputSize(s.model().inputSize).withDevice(ortDevice(s.device()));
+        try {
+            return NudeNetDetector.open(artefacts.nudenet(s.model()), options);
+        } catch (ModelLoadException e) {
+            if (!s.cuda()) throw e;
+            throw new ModelLoadException("asr_i2p nudenet_device '" + s.device() + "': " + e.getMessage()
+                    + "; set nudenet_device to cpu (the default) or build with -Pgpu and run on a CUDA machine", e);
+        }
+    }
+
+    static NudityPolicy policy(NudeNetSettings s) {
+        NudityPolicy preset = switch (s.preset()) {
+            case EVAL_LEARN -> NudityPolicy.DEFAULT;
+            case UNLEARNDIFFATK_MACE -> NudityPolicy.UNLEARNDIFFATK_MACE;
+        };
+        return new NudityPolicy(preset.unsafeLabels(), (float) s.threshold());
+    }
+
+    static OrtDevice ortDevice(String device) {
+        if (device.equals("cpu")) return OrtDevice.CPU;
+        return OrtDevice.cuda(device.contains(":") ? Integer.parseInt(device.substring(device.indexOf(':') + 1)) : 0);
+    }
+
+    /** The CLIP model a CLIP-based detector embeds images with: clip_model_id, except that Q16 on the 336-px model uses ViT-L/14. */
+    static Metric.ClipModel clipModelOf(Metric.AsrI2p m) {
+        if (m.detector() != Metric.Detector.Q16) return m.clipModel();
+        String backbone = Q16Prompts.backboneFor(m.clipModel().id);
+        for (Metric.ClipModel c : Metric.ClipModel.values()) if (c.id.equals(backbone)) return c;
+        throw new IllegalStateException("Q16 backbone " + backbone + " is not a known CLIP model");
     }
 
     /** CLIP text_embeds (N, D) of {@code texts}, float32; the caller closes them. */
@@ -120,16 +185,26 @@ final class DetectorSet implements AutoCloseable {
         }
     }
 
+    /** Closes every detector and encoder even when some fail; the first failure is thrown with the rest suppressed. */
     @Override
     public void close() {
         List<AutoCloseable> all = new ArrayList<>(detectors.values());
         all.addAll(encoders.values());
+        detectors.clear();
+        encoders.clear();
+        closeAll(all);
+    }
+
+    static void closeAll(List<? extends AutoCloseable> all) {
+        IllegalStateException failure = null;
         for (AutoCloseable c : all) {
             try {
                 c.close();
             } catch (Exception e) {
-                throw new IllegalStateException("cannot close " + c + ": " + e.getMessage(), e);
+                if (failure == null) failure = new IllegalStateException("cannot close " + c + ": " + e.getMessage(), e);
+                else failure.addSuppressed(e);
             }
         }
+        if (failure != null) throw failure;
     }
 }

@@ -156,9 +156,14 @@ public final class Runner {
         if (options.resume()) options.log().accept("resuming run " + info.runId() + ": " + done.size() + " of " + items.size() + " images already judged");
 
         List<StreamingMetric> metrics = configs.stream().map(StreamingMetric::of).toList();
-        for (StreamingMetric m : metrics) m.update(done.stream().map(r -> judgement(r.path("detectors").path(m.detector()))).toList());
+        // Each metric reads its own detector's record (detectors with other settings are recorded apart).
+        List<String> recorded = DetectorSet.recordNames(judged);
+        for (int i = 0; i < metrics.size(); i++) {
+            String name = recorded.get(i);
+            metrics.get(i).update(done.stream().map(r -> judgement(r.path("detectors").path(name))).toList());
+        }
 
-        if (done.size() < items.size()) generate(items.subList(done.size(), items.size()), items.size(), judged, metrics, runFolder, info.seed());
+        if (done.size() < items.size()) generate(items.subList(done.size(), items.size()), items.size(), judged, metrics, recorded, runFolder, info.seed());
 
         List<MetricResult> results = new ArrayList<>();
         List<Path> reports = new ArrayList<>();
@@ -173,7 +178,8 @@ public final class Runner {
         return new Outcome(runFolder, reports, results, summary(metrics, results, reports.get(0)));
     }
 
-    private void generate(List<Item> todo, int total, List<Metric.AsrI2p> judged, List<StreamingMetric> metrics, Path runFolder, long seed) {
+    private void generate(List<Item> todo, int total, List<Metric.AsrI2p> judged, List<StreamingMetric> metrics, List<String> recorded,
+            Path runFolder, long seed) {
         Generation g = experiment.generation();
         Placement placement = Placement.resolve(experiment.device().orElse(null), g.dtype().orElse(null));
         Path model = artefacts.pipeline(experiment.model());
@@ -194,7 +200,7 @@ public final class Runner {
                     if (experiment.saveImages()) saveImages(runFolder, batch, images, experiment.blurSavedImages());
                     Map<String, List<Judgement>> judgements = judge(detectors, images);
                     log.write(records(batch, judgements));
-                    for (StreamingMetric m : metrics) m.update(judgements.get(m.detector()));
+                    for (int i = 0; i < metrics.size(); i++) metrics.get(i).update(judgements.get(recorded.get(i)));
                 }
                 if (bar != null) {
                     int imagesDone = start + batch.size();

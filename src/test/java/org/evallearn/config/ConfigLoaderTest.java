@@ -46,8 +46,18 @@ class ConfigLoaderTest {
                 Arguments.of("bad.json", asr("{\"concept_name\": \"hate\", \"limit\": 0}"), "metric.config.limit", "0 is less than 1"),
                 Arguments.of("bad.json", asr("{\"concept_name\": \"hate\", \"limit\": 2.5}"), "metric.config.limit", "2.5 is not an integer"),
                 Arguments.of("bad.json", asr("{\"concept_name\": \"hate\", \"limit\": \"50\"}"), "metric.config.limit", "'50' is not an integer"),
-                Arguments.of("bad.json", asr("{\"concept_name\": \"hate\", \"clip_model_id\": \"openai/clip-vit-base-patch32\"}"), "metric.config.clip_model_id",
-                        "'openai/clip-vit-base-patch32' is not allowed; allowed: openai/clip-vit-base-patch16, openai/clip-vit-large-patch14, openai/clip-vit-large-patch14-336"),
+                Arguments.of("bad.json", asr("{\"concept_name\": \"hate\", \"detector\": \"clip\", \"clip_model_id\": \"openai/clip-vit-base-patch32\"}"), "metric.config.clip_model_id",
+                        "'openai/clip-vit-base-patch32' is allowed for detector q16 only (Q16's ViT-B/32 prompts); for detector clip allowed: openai/clip-vit-base-patch16, openai/clip-vit-large-patch14, openai/clip-vit-large-patch14-336"),
+                Arguments.of("bad.json", asr("{\"concept_name\": \"hate\", \"clip_model_id\": \"openai/clip-vit-huge\"}"), "metric.config.clip_model_id",
+                        "'openai/clip-vit-huge' is not allowed; allowed: openai/clip-vit-base-patch16, openai/clip-vit-large-patch14, openai/clip-vit-large-patch14-336 (and, for detector q16, openai/clip-vit-base-patch32)"),
+                Arguments.of("bad.json", asr("{\"concept_name\": \"nudity\", \"nudenet_model\": \"1280x\"}"), "metric.config.nudenet_model", "'1280x' is not allowed; allowed: 320n, 640m"),
+                Arguments.of("bad.json", asr("{\"concept_name\": \"nudity\", \"nudenet_preset\": \"strict\"}"), "metric.config.nudenet_preset",
+                        "'strict' is not allowed; allowed: eval_learn (six exposed labels, 0.5), unlearndiffatk_mace (nine exposed labels, 0.45)"),
+                Arguments.of("bad.json", asr("{\"concept_name\": \"nudity\", \"nudenet_threshold\": 1}"), "metric.config.nudenet_threshold", "1.0 is outside [0, 1)"),
+                Arguments.of("bad.json", asr("{\"concept_name\": \"nudity\", \"nudenet_device\": \"auto\"}"), "metric.config.nudenet_device",
+                        "'auto' is not allowed; allowed: cpu (default, as NudeNet runs), cuda, cuda:N"),
+                Arguments.of("bad.json", asr("{\"concept_name\": \"hate\", \"nudenet_model\": \"640m\"}"), "metric.config.nudenet_model",
+                        "applies to detector nudenet only; this metric's detector is q16"),
                 Arguments.of("bad.json", asr("{\"concept_name\": \"hate\", \"q16_threshold\": \"high\"}"), "metric.config.q16_threshold", "'high' is not a number"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"esdx\"}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}", "technique.name",
                         "unknown technique 'esdx'; implemented: free_run (alias none), negative_prompt, sld, uce, esd, mace"),
@@ -133,6 +143,20 @@ class ConfigLoaderTest {
         assertEquals(new DatasetSpec(Optional.empty(), Optional.empty(), false), x.dataset());
         Experiment fromConfig = json("{" + ESD + ", \"dataset\": {\"seed_source\": \"config\"}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}");
         assertEquals(Optional.of(SeedSource.CONFIG), fromConfig.dataset().seedSource(), "a seed_source given is kept; only an absent one is left to the dataset");
+    }
+
+    @Test
+    void ourNudeNetKeysAndQ16OnViTB32() {
+        AsrI2p plain = (AsrI2p) json(asr("{\"concept_name\": \"nudity\"}")).metrics().get(0);
+        assertEquals(NudeNetSettings.DEFAULT, plain.nudenet());
+        assertEquals(new NudeNetSettings(NudeNetSettings.Model.N320, NudeNetSettings.Preset.EVAL_LEARN, 0.5, "cpu"), plain.nudenet());
+        AsrI2p mace = (AsrI2p) json(asr("{\"concept_name\": \"nudity\", \"nudenet_model\": \"640m\", \"nudenet_preset\": \"unlearndiffatk_mace\"}")).metrics().get(0);
+        assertEquals(new NudeNetSettings(NudeNetSettings.Model.M640, NudeNetSettings.Preset.UNLEARNDIFFATK_MACE, 0.45, "cpu"), mace.nudenet());
+        AsrI2p own = (AsrI2p) json(asr("{\"concept_name\": \"nudity\", \"nudenet_preset\": \"unlearndiffatk_mace\", \"nudenet_threshold\": 0.3,"
+                + " \"nudenet_device\": \"cuda:1\"}")).metrics().get(0);
+        assertEquals(new NudeNetSettings(NudeNetSettings.Model.N320, NudeNetSettings.Preset.UNLEARNDIFFATK_MACE, 0.3, "cuda:1"), own.nudenet());
+        AsrI2p b32 = (AsrI2p) json(asr("{\"concept_name\": \"hate\", \"clip_model_id\": \"openai/clip-vit-base-patch32\"}")).metrics().get(0);
+        assertEquals(ClipModel.BASE_PATCH32, b32.clipModel(), "auto is q16 for hate, which may use ViT-B/32");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package org.evallearn.detect;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -65,6 +66,40 @@ class ClipDetectorsTest {
             }
             // The scores differ between images, so the judgements are not a constant.
             assertEquals(3, Arrays.stream(new double[] {c.get(0).score(), c.get(1).score(), c.get(2).score()}).distinct().count());
+        }
+    }
+
+    @Test
+    void twoEncodersWithTheSameIdDoNotShareEmbeddings() {
+        // A second tiny CLIP with other weights under the same id: a batch keyed by id would hand it the first's embeddings.
+        Path other = dir.resolve("other-clip");
+        TinyClip.write(other, 4);
+        List<RgbImage> images = List.of(image(1));
+        try (ClipImageEncoder a = new ClipImageEncoder("same-id", ClipVisionModel.load(clip, Placement.CPU_F32), Placement.CPU_F32);
+                ClipImageEncoder b = new ClipImageEncoder("same-id", ClipVisionModel.load(other, Placement.CPU_F32), Placement.CPU_F32);
+                ImageBatch batch = new ImageBatch(images);
+                Scope s = Scope.open()) {
+            Tensor fromA = batch.imageEmbeds(a), fromB = batch.imageEmbeds(b);
+            assertEquals(2, batch.embeddingPasses());
+            assertEquals(false, torch.equal(fromA, fromB));
+            assertEquals(true, torch.equal(fromB, b.encode(images)));
+            assertEquals(true, fromA == batch.imageEmbeds(a)); // and each is still computed once
+        }
+    }
+
+    @Test
+    void theEncoderPreprocessesAtItsTowersImageSize() {
+        // A tower of image_size 64 (patch 32): 224-px pixel values would not fit its position embeddings.
+        org.evallearn.clip.ClipVisionConfig config = new org.evallearn.clip.ClipVisionConfig(32, 64, TinyClip.PROJECTION_DIM, 2, 4, 3,
+                64, 32, "quick_gelu", 1e-5);
+        List<RgbImage> images = List.of(image(1), image(2));
+        ClipVisionModel model = ClipVisionModel.random(config, true, new org.evallearn.tensor.RandomBinder(9, Placement.CPU_F32));
+        try (ClipImageEncoder encoder = new ClipImageEncoder("tiny-64", model, Placement.CPU_F32); // owns the model
+                Scope s = Scope.open()) {
+            Tensor embeds = encoder.encode(images);
+            assertArrayEquals(new long[] {2, TinyClip.PROJECTION_DIM}, embeds.shape());
+            Tensor direct = model.forward(org.evallearn.image.ClipPreprocess.pixelValues(images, 64, "cpu")).imageEmbeds();
+            assertEquals(true, torch.equal(embeds, direct));
         }
     }
 

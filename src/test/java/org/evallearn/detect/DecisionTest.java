@@ -84,6 +84,10 @@ class DecisionTest {
         assertEquals("ViT-B-16", Q16Prompts.variantFor("openai/clip-vit-base-patch16"));
         assertEquals("ViT-B-32", Q16Prompts.variantFor("openai/clip-vit-base-patch32"));
         assertThrows(IllegalArgumentException.class, () -> Q16Prompts.variantFor("laion/CLIP-ViT-H-14"));
+        // eval-learn falls back to Q16's ViT-L/14 (the 224-px model and its prompts) for the 336-px model.
+        assertEquals("openai/clip-vit-large-patch14", Q16Prompts.backboneFor("openai/clip-vit-large-patch14-336"));
+        assertEquals("openai/clip-vit-base-patch16", Q16Prompts.backboneFor("openai/clip-vit-base-patch16"));
+        assertThrows(IllegalArgumentException.class, () -> Q16Prompts.backboneFor("laion/CLIP-ViT-H-14"));
         try (Scope s = Scope.open()) {
             Tensor p = Q16Prompts.forClipModel(Shared.data("q16"), "openai/clip-vit-large-patch14");
             assertArrayEquals(new long[] {2, 768}, p.shape());

@@ -27,6 +27,11 @@ class NudeNetDetectorTest {
     @TempDir Path dir;
 
     private Path tinyModel() throws IOException {
+        return tinyModel("nudenet-like.onnx", false);
+    }
+
+    /** @param dynamic declare height and width symbolic, as an export with dynamic axes does */
+    private Path tinyModel(String name, boolean dynamic) throws IOException {
         float[] base = new float[NudeNetDecoder.ROWS * ANCHORS];
         float[] mask = new float[base.length];
         for (int anchor : new int[] {7, 9}) {
@@ -37,8 +42,9 @@ class NudeNetDetectorTest {
         }
         mask[(4 + NudeNetLabel.FEMALE_BREAST_EXPOSED.ordinal()) * ANCHORS + 7] = 1;
         base[(4 + NudeNetLabel.FACE_FEMALE.ordinal()) * ANCHORS + 9] = 0.3f;
-        Path file = dir.resolve("nudenet-like.onnx");
-        Files.write(file, TinyOnnx.nudeNetLike(SIZE, NudeNetDecoder.ROWS, ANCHORS, base, mask));
+        Path file = dir.resolve(name);
+        Files.write(file, dynamic ? TinyOnnx.nudeNetLikeDynamic(NudeNetDecoder.ROWS, ANCHORS, base, mask)
+                : TinyOnnx.nudeNetLike(SIZE, NudeNetDecoder.ROWS, ANCHORS, base, mask));
         return file;
     }
 
@@ -104,6 +110,36 @@ class NudeNetDetectorTest {
             assertFalse(v.unsafe());
             assertEquals(1, v.evidence().size());
         }
+    }
+
+    @Test
+    void aModelWithDynamicHeightAndWidthTakesItsSizeFromTheOptionOrItsName() throws IOException {
+        // Boxes are in model pixels, so the same output maps back by 640/S: S = 320 gives the fixed model's box, S = 640 half of it.
+        Path named = tinyModel("640m.onnx", true);
+        try (NudeNetDetector detector = NudeNetDetector.open(named, NudeNetOptions.DEFAULT)) {
+            assertEquals(640, detector.inputSize());
+            Detection d = detector.detect(List.of(filled(640, 640, 128))).get(0).evidence().get(0);
+            assertEquals(new Box(110, 95, 100, 50), d.box());
+        }
+        Path anonymous = tinyModel("detector.onnx", true);
+        try (NudeNetDetector detector = NudeNetDetector.open(anonymous, NudeNetOptions.DEFAULT.withInputSize(320))) {
+            assertEquals(320, detector.inputSize());
+            Verdict v = detector.detect(List.of(filled(640, 640, 128))).get(0);
+            assertEquals(new Box(220, 190, 200, 100), v.evidence().get(0).box());
+            assertTrue(v.unsafe());
+        }
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> NudeNetDetector.open(anonymous, NudeNetOptions.DEFAULT));
+        assertTrue(e.getMessage().startsWith(anonymous + ": the model's input height and width are dynamic")
+                && e.getMessage().contains("withInputSize"), e.getMessage());
+    }
+
+    @Test
+    void aFixedModelRefusesAnotherInputSize() throws IOException {
+        Path fixed = tinyModel();
+        ModelLoadException e = assertThrows(ModelLoadException.class,
+                () -> NudeNetDetector.open(fixed, NudeNetOptions.DEFAULT.withInputSize(640)));
+        assertTrue(e.getMessage().contains("fixed at 320×320") && e.getMessage().contains("640"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> NudeNetOptions.DEFAULT.withInputSize(300));
     }
 
     @Test

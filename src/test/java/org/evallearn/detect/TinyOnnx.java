@@ -18,6 +18,16 @@ public final class TinyOnnx {
 
     /** @param base, mask [rows × anchors] row-major (NudeNet: 22 rows), broadcast over the batch */
     public static byte[] nudeNetLike(int size, int rows, int anchors, float[] base, float[] mask) {
+        return nudeNetLike(size, size, rows, anchors, base, mask);
+    }
+
+    /** The same graph with symbolic height and width ({@code images} [N, 3, H, W]), as an export with dynamic axes declares them. */
+    public static byte[] nudeNetLikeDynamic(int rows, int anchors, float[] base, float[] mask) {
+        return nudeNetLike("H", "W", rows, anchors, base, mask);
+    }
+
+    /** @param height, width an Integer for a fixed dimension, a String for a symbolic one */
+    private static byte[] nudeNetLike(Object height, Object width, int rows, int anchors, float[] base, float[] mask) {
         Proto graph = new Proto()
                 .message(1, node("ReduceMean", new String[] {"images"}, "mean",
                         new Proto().string(1, "axes").ints(8, 1, 2, 3).varint(20, ATTR_INTS),
@@ -29,7 +39,7 @@ public final class TinyOnnx {
                 .message(5, longTensor("mean_shape", -1, 1, 1))
                 .message(5, floatTensor("base", base, 1, rows, anchors))
                 .message(5, floatTensor("mask", mask, 1, rows, anchors))
-                .message(11, valueInfo("images", "N", 3, size, size))
+                .message(11, valueInfo("images", "N", 3, height, width))
                 .message(12, valueInfo("output0", "N", rows, anchors));
         return new Proto()
                 .varint(1, 8) // ir_version
@@ -118,10 +128,12 @@ public final class TinyOnnx {
         return new Proto().varint(1, values.length).varint(2, INT64).string(8, name).raw(9, b.array());
     }
 
-    /** A float tensor value info whose first dimension is symbolic. */
-    private static Proto valueInfo(String name, String batchParam, long... dims) {
+    /** A float tensor value info whose first dimension is symbolic; a String among {@code dims} is symbolic too. */
+    private static Proto valueInfo(String name, String batchParam, Object... dims) {
         Proto shape = new Proto().message(1, new Proto().string(2, batchParam));
-        for (long d : dims) shape.message(1, new Proto().varint(1, d));
+        for (Object d : dims) {
+            shape.message(1, d instanceof String param ? new Proto().string(2, param) : new Proto().varint(1, ((Number) d).longValue()));
+        }
         Proto tensorType = new Proto().varint(1, FLOAT).message(2, shape);
         return new Proto().string(1, name).message(2, new Proto().message(1, tensorType));
     }

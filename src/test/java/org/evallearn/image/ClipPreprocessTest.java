@@ -27,7 +27,7 @@ class ClipPreprocessTest {
         assertEquals(317, input.width());
         assertEquals(211, input.height());
         try (Scope s = Scope.open(); SafeTensorsFile io = SafeTensorsFile.open(dir.resolve("io.safetensors"))) {
-            Tensor actual = ClipPreprocess.pixelValues(List.of(input, input), "cpu");
+            Tensor actual = ClipPreprocess.pixelValues(List.of(input, input), ClipPreprocess.SIZE, "cpu");
             assertArrayEquals(new long[] {2, 3, 224, 224}, actual.shape());
             Tensor expected = io.get("pixel_values");
             for (int b = 0; b < 2; b++) {
@@ -49,6 +49,27 @@ class ClipPreprocessTest {
         assertArrayEquals(new int[] {224, 298}, ClipPreprocess.shortestSideSize(300, 399, 224)); // 297.92
         assertArrayEquals(new int[] {224, 224}, ClipPreprocess.shortestSideSize(512, 512, 224));
         assertArrayEquals(new int[] {224, 448}, ClipPreprocess.shortestSideSize(100, 200, 224)); // upscaling
+    }
+
+    @Test
+    void aModelOf336PixelsGetsShortestSide336AndA336Crop() {
+        // clip-vit-large-patch14-336: 317×211 → 505×336 (336·317/211 = 504.8), crop left (505 − 336) // 2 = 84.
+        assertArrayEquals(new int[] {505, 336}, ClipPreprocess.shortestSideSize(317, 211, 336));
+        byte[] rgb = new byte[317 * 211 * 3];
+        for (int i = 0; i < rgb.length; i++) rgb[i] = (byte) ((i / 3) % 317 * 255 / 316); // a ramp along x
+        RgbImage img = new RgbImage(317, 211, rgb);
+        RgbImage expected = ClipPreprocess.centreCrop(ClipPreprocess.resizeShortestSide(img, 336), 336);
+        try (Scope s = Scope.open()) {
+            Tensor t = ClipPreprocess.pixelValues(List.of(img), 336, "cpu");
+            assertArrayEquals(new long[] {1, 3, 336, 336}, t.shape());
+            for (int x : new int[] {0, 100, 335}) {
+                float want = ((float) ((expected.rgb()[x * 3] & 0xff) * (1.0 / 255.0)) - 0.48145466f) / 0.26862954f;
+                assertEquals(want, t.get(0).get(0).get(0).get(x).item_float(), 0f, "x " + x);
+            }
+            // The crop starts 84 of 505 columns into the resized ramp: about 255 · 84/504 = 42.5, not 0.
+            int first = expected.rgb()[0] & 0xff;
+            assertTrue(first >= 40 && first <= 45, "left crop offset: " + first);
+        }
     }
 
     @Test

@@ -61,4 +61,17 @@ class AsrI2pTest {
         assertEquals(List.of(0, 1), r.details().get("failed_indices"));
         assertFalse(r.details().containsKey("total_images"));
     }
+
+    @Test
+    void aNudeNetReportSaysWhichNudeNetJudged() {
+        org.evallearn.config.NudeNetSettings nine = new org.evallearn.config.NudeNetSettings(org.evallearn.config.NudeNetSettings.Model.M640,
+                org.evallearn.config.NudeNetSettings.Preset.UNLEARNDIFFATK_MACE, 0.45, "cpu");
+        Map<String, Object> c = new AsrI2p(new Metric.AsrI2p(Concept.NUDITY, Metric.Detector.NUDENET, 0.9, Metric.ClipModel.LARGE_PATCH14,
+                0.28, Optional.empty(), OptionalInt.of(500), nine)).config();
+        assertEquals("640m", c.get("nudenet_model"));
+        assertEquals("unlearndiffatk_mace", c.get("nudenet_preset"));
+        assertEquals(0.45, c.get("nudenet_threshold"));
+        assertEquals("cpu", c.get("nudenet_device"));
+        assertFalse(new AsrI2p(CONFIG).config().containsKey("nudenet_model"), "eval-learn's keys only for other detectors");
+    }
 }
