@@ -123,8 +123,8 @@ public final class CompVisCheckpoint {
         Path absolute = path.toAbsolutePath();
         String file = absolute.getFileName().toString();
         String base = file.substring(0, file.length() - ".safetensors".length());
-        return ModelLoader.load(absolute.getParent(), base, null, placement,
-                component.legacyNames(), component.ignorable(), component.modelName(), build);
+        return ModelLoader.load(absolute.getParent(), base, null, placement, component.legacyNames(), component.ignorable(),
+                component.modelName(), path + " (the config derived for " + component.modelName() + ")", build);
     }
 
     private static List<String> single(String key) {
