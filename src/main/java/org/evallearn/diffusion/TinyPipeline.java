@@ -33,7 +33,7 @@ public final class TinyPipeline {
     }
 
     public static AutoencoderKLConfig vaeConfig() {
-        return new AutoencoderKLConfig(3, 3, 4, List.of(32, 64), 1, 32, 32, 0.18215, true);
+        return new AutoencoderKLConfig(3, 3, 4, List.of(32, 64), 1, 32, 32, 0.18215);
     }
 
     /** A two-layer text encoder over {@link TinyVocabulary}, whose last id is the EOS. */
