@@ -7,14 +7,15 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "check-golden", mixinStandardHelpOptions = true,
-        description = "Run every fixture in a folder laid out like shared/golden; exit 1 on any FAIL.")
+        description = "Run every fixture in a folder laid out like shared/golden; exit 1 on any FAIL or when no fixture is recognised.")
 final class CheckGoldenCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "the golden folder")
     Path dir;
 
     @Override
     public Integer call() {
+        if (!java.nio.file.Files.isDirectory(dir)) throw new BadInputException(dir + ": golden folder does not exist");
         GoldenSuite.Report report = GoldenSuite.standard().run(dir, System.out);
-        return report.failed() == 0 ? 0 : 1;
+        return report.ok() ? 0 : 1;
     }
 }

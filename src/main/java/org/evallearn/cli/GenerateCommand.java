@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.evallearn.diffusion.GenerationRequest;
 import org.evallearn.diffusion.StableDiffusionPipeline;
+import org.evallearn.diffusion.scheduler.Scheduler;
 import org.evallearn.image.RgbImage;
 import org.evallearn.tensor.DType;
 import org.evallearn.tensor.Placement;
@@ -56,17 +57,32 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (scheduler != null && !Scheduler.names().contains(scheduler)) {
+            throw new BadInputException("--scheduler '" + scheduler + "' is not one of " + Scheduler.names());
+        }
         Placement placement = Placement.resolve(device, dtype == null ? null : DType.parseFloat(dtype));
         long start = System.nanoTime();
         try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, tokenizer, placement)) {
             int size = pipe.defaultImageSize();
-            GenerationRequest request = new GenerationRequest(List.of(prompt),
-                    negativePrompt == null ? null : List.of(negativePrompt), new long[] {seed}, steps, guidance,
-                    scheduler, height == null ? size : height, width == null ? size : width);
+            GenerationRequest request = request(height == null ? size : height, width == null ? size : width, pipe.vaeScaleFactor());
             RgbImage image = pipe.generate(request).get(0);
             image.writePng(out);
         }
         System.err.printf("wrote %s (%.1f s on %s %s)%n", out, (System.nanoTime() - start) / 1e9, placement.device(), placement.dtype());
         return 0;
+    }
+
+    /** The options as a request; values no request can have are the user's to fix (exit 2). */
+    private GenerationRequest request(int h, int w, int vaeScale) {
+        if (h % vaeScale != 0 || w % vaeScale != 0) {
+            throw new BadInputException("--height and --width must be multiples of " + vaeScale + " (the VAE's scale factor), got "
+                    + h + "x" + w);
+        }
+        try {
+            return new GenerationRequest(List.of(prompt), negativePrompt == null ? null : List.of(negativePrompt),
+                    new long[] {seed}, steps, guidance, scheduler, h, w);
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException("generate: " + e.getMessage());
+        }
     }
 }

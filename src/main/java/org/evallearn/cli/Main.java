@@ -5,6 +5,7 @@ import org.evallearn.config.ConfigException;
 import org.evallearn.data.DataException;
 import org.evallearn.image.ImageDecodeException;
 import org.evallearn.models.StoreException;
+import org.evallearn.tensor.DeviceException;
 import org.evallearn.tensor.ModelLoadException;
 import org.evallearn.tensor.PickleException;
 import org.evallearn.tensor.SafeTensorsException;
@@ -41,6 +42,7 @@ public final class Main implements Runnable {
             }
             err.println("error: " + e);
             e.printStackTrace(err);
+            err.println("This is a bug in evallearn, not a problem with your input: please report it with the stack trace above.");
             err.flush();
             return 1;
         });
@@ -50,6 +52,6 @@ public final class Main implements Runnable {
     static boolean isBadInput(Throwable e) {
         return e instanceof ModelLoadException || e instanceof SafeTensorsException || e instanceof PickleException
                 || e instanceof ConfigException || e instanceof DataException || e instanceof StoreException
-                || e instanceof ImageDecodeException || e instanceof IllegalArgumentException || e instanceof BadInputException;
+                || e instanceof ImageDecodeException || e instanceof DeviceException || e instanceof BadInputException;
     }
 }

@@ -42,6 +42,11 @@ public record ClipTextConfig(
         return new ClipTextConfig(49408, 512, 2048, 512, 12, 8, 77, "quick_gelu", 1e-5, 49407);
     }
 
+    /** The text tower's config in a CLIPTextModel config.json or, under text_config, a CLIPModel's. */
+    public static ClipTextConfig ofTextModel(ConfigFile c) {
+        return Configs.isClipModel(c) ? ClipConfig.from(c).text() : from(c);
+    }
+
     /** Reads the fields at the top level of {@code c} (a text_encoder config or a CLIPModel's text_config). */
     public static ClipTextConfig from(ConfigFile c) {
         ClipTextConfig d = defaults();

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -14,8 +15,9 @@ import java.util.regex.Pattern;
  * <p>Load one with {@link #load(Path)} from a Hugging Face tokenizer folder.
  */
 public final class ClipTokenizer {
-    static final String BOS = "<|startoftext|>";
-    static final String EOS = "<|endoftext|>";
+    /** Hugging Face CLIPTokenizer's defaults, used when the tokenizer files name no bos_token / eos_token. */
+    static final String DEFAULT_BOS = "<|startoftext|>";
+    static final String DEFAULT_EOS = "<|endoftext|>";
 
     /**
      * simple_tokenizer.py: SimpleTokenizer.pat. The text is lower-cased before matching; the
@@ -30,21 +32,26 @@ public final class ClipTokenizer {
 
     private final BytePairEncoder bpe;
     private final String[] tokens; // id → vocabulary token, for decode
+    private final Map<String, Integer> markers; // the pattern's two literal markers → their vocabulary ids
     private final int bosId;
     private final int eosId;
     private final int padId;
     private final int maxLength;
 
-    ClipTokenizer(BytePairEncoder bpe, String[] tokens, int bosId, int eosId, int padId, int maxLength) {
+    ClipTokenizer(BytePairEncoder bpe, String[] tokens, Map<String, Integer> markers, int bosId, int eosId, int padId, int maxLength) {
         this.bpe = bpe;
         this.tokens = tokens;
+        this.markers = Map.copyOf(markers);
         this.bosId = bosId;
         this.eosId = eosId;
         this.padId = padId;
         this.maxLength = maxLength;
     }
 
-    /** Reads vocab.json, merges.txt and, where present, tokenizer_config.json / special_tokens_map.json. */
+    /**
+     * Reads vocab.json, merges.txt and, where present, tokenizer_config.json /
+     * special_tokens_map.json for bos_token, eos_token, pad_token (default: EOS) and model_max_length.
+     */
     public static ClipTokenizer load(Path folder) {
         return ClipTokenizerFiles.load(folder);
     }
@@ -57,7 +64,8 @@ public final class ClipTokenizer {
         while (m.find()) {
             String token = m.group();
             // The reference seeds its BPE cache with the two markers, so they map to their own ids.
-            int[] ids = token.equals(BOS) ? new int[] {bosId} : token.equals(EOS) ? new int[] {eosId} : bpe.encode(token);
+            Integer marker = markers.get(token);
+            int[] ids = marker != null ? new int[] {marker} : bpe.encode(token);
             pieces.add(ids);
             count += ids.length;
         }

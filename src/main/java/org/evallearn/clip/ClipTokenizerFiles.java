@@ -13,10 +13,11 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.evallearn.tensor.ModelLoadException;
 
 /**
- * Reads a Hugging Face CLIP tokenizer folder strictly: every problem is an
- * {@link IllegalArgumentException} that names the file and what is wrong with it.
+ * Reads a Hugging Face CLIP tokenizer folder strictly: every problem is a
+ * {@link ModelLoadException} that names the file and what is wrong with it.
  */
 final class ClipTokenizerFiles {
     /** simple_tokenizer.py and tokenization_clip.py both read only merges[1 : 49152 - 256 - 2 + 1]. */
@@ -42,19 +43,56 @@ final class ClipTokenizerFiles {
         Path specialsFile = folder.resolve("special_tokens_map.json");
         JsonNode config = readOptionalObject(configFile);
         JsonNode specials = readOptionalObject(specialsFile);
-        int eosId = idOf(vocab, ClipTokenizer.EOS, vocabFile, "eos token");
-        // Hugging Face lets special_tokens_map.json override tokenizer_config.json; SD 1.x pads with EOS.
-        Integer padId = padId(specials, specialsFile, vocab);
-        if (padId == null) padId = padId(config, configFile, vocab);
-        if (padId == null) padId = eosId;
-
+        Special bos = special("bos_token", specials, specialsFile, config, configFile);
+        Special eos = special("eos_token", specials, specialsFile, config, configFile);
+        Special pad = special("pad_token", specials, specialsFile, config, configFile);
+        int eosId = eos == null ? idOf(vocab, ClipTokenizer.DEFAULT_EOS, vocabFile, "eos token") : eos.id(vocab);
         return new ClipTokenizer(
                 new BytePairEncoder(vocab, ranks),
                 tokens,
-                idOf(vocab, ClipTokenizer.BOS, vocabFile, "bos token"),
+                markers(vocab),
+                bos == null ? idOf(vocab, ClipTokenizer.DEFAULT_BOS, vocabFile, "bos token") : bos.id(vocab),
                 eosId,
-                padId,
+                pad == null ? eosId : pad.id(vocab), // SD 1.x pads with EOS
                 maxLength(config, configFile));
+    }
+
+    /** A special token as a tokenizer file names it, and which file that was. */
+    private record Special(String field, String content, Path file) {
+        int id(Map<String, Integer> vocab) {
+            Integer id = vocab.get(content);
+            if (id == null) throw bad(file, field + " '" + content + "' is not in vocab.json");
+            return id;
+        }
+    }
+
+    /**
+     * A {@code bos_token} / {@code eos_token} / {@code pad_token} entry (a string, or an
+     * AddedToken object with "content"), special_tokens_map.json overriding tokenizer_config.json
+     * as in Hugging Face; null when neither names it.
+     */
+    private static Special special(String field, JsonNode specials, Path specialsFile, JsonNode config, Path configFile) {
+        Special s = special(field, specials, specialsFile);
+        return s != null ? s : special(field, config, configFile);
+    }
+
+    private static Special special(String field, JsonNode root, Path file) {
+        JsonNode token = root.path(field);
+        if (token.isMissingNode()) return null;
+        JsonNode content = token.isObject() ? token.path("content") : token;
+        if (!content.isTextual()) {
+            throw bad(file, field + " must be a string or an object with a string \"content\", got " + token);
+        }
+        return new Special(field, content.textValue(), file);
+    }
+
+    /** Ids of the start/end markers the pre-tokenisation pattern keeps whole (simple_tokenizer.py seeds its cache with them). */
+    private static Map<String, Integer> markers(Map<String, Integer> vocab) {
+        Map<String, Integer> markers = new HashMap<>();
+        for (String m : List.of(ClipTokenizer.DEFAULT_BOS, ClipTokenizer.DEFAULT_EOS)) {
+            if (vocab.containsKey(m)) markers.put(m, vocab.get(m));
+        }
+        return markers;
     }
 
     private static Map<String, Integer> readVocab(Path file) {
@@ -118,19 +156,6 @@ final class ClipTokenizerFiles {
         return ranks;
     }
 
-    /** The id of the pad_token entry (a string, or an AddedToken object with "content"); null when absent. */
-    private static Integer padId(JsonNode root, Path file, Map<String, Integer> vocab) {
-        JsonNode pad = root.path("pad_token");
-        if (pad.isMissingNode()) return null;
-        JsonNode content = pad.isObject() ? pad.path("content") : pad;
-        if (!content.isTextual()) {
-            throw bad(file, "pad_token must be a string or an object with a string \"content\", got " + pad);
-        }
-        Integer id = vocab.get(content.textValue());
-        if (id == null) throw bad(file, "pad_token '" + content.textValue() + "' is not in vocab.json");
-        return id;
-    }
-
     private static int maxLength(JsonNode config, Path file) {
         JsonNode n = config.path("model_max_length");
         if (n.isMissingNode()) return DEFAULT_MAX_LENGTH;
@@ -165,7 +190,7 @@ final class ClipTokenizerFiles {
         }
     }
 
-    private static IllegalArgumentException bad(Path file, String what) {
-        return new IllegalArgumentException(file + ": " + what);
+    private static ModelLoadException bad(Path file, String what) {
+        return new ModelLoadException(file + ": " + what);
     }
 }

@@ -7,6 +7,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.evallearn.image.ClipPreprocess;
+import org.evallearn.tensor.ModelLoadException;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.RandomBinder;
 import org.evallearn.tensor.SafeTensorsWriter;
@@ -32,7 +33,7 @@ public final class TinyClip {
     /** Writes the folder; refuses one that already holds a model. */
     public static void write(Path dir, long seed) {
         if (Files.exists(dir.resolve("config.json"))) {
-            throw new IllegalArgumentException(dir + " already holds a model (config.json exists); choose an empty folder");
+            throw new ModelLoadException(dir + " already holds a model (config.json exists); choose an empty folder");
         }
         try {
             Files.createDirectories(dir);

@@ -50,8 +50,8 @@ public final class TinyVocabulary {
                 left = left + right;
             }
         }
-        vocab.put(ClipTokenizer.BOS, vocab.size());
-        vocab.put(ClipTokenizer.EOS, vocab.size());
+        vocab.put(ClipTokenizer.DEFAULT_BOS, vocab.size());
+        vocab.put(ClipTokenizer.DEFAULT_EOS, vocab.size());
         ObjectMapper json = new ObjectMapper();
         try {
             Files.createDirectories(dir);
@@ -60,13 +60,13 @@ public final class TinyVocabulary {
             for (String merge : merges) m.append(merge).append('\n');
             Files.writeString(dir.resolve("merges.txt"), m.toString());
             ObjectNode config = json.createObjectNode();
-            config.put("bos_token", ClipTokenizer.BOS).put("eos_token", ClipTokenizer.EOS)
-                    .put("pad_token", ClipTokenizer.EOS).put("unk_token", ClipTokenizer.EOS)
+            config.put("bos_token", ClipTokenizer.DEFAULT_BOS).put("eos_token", ClipTokenizer.DEFAULT_EOS)
+                    .put("pad_token", ClipTokenizer.DEFAULT_EOS).put("unk_token", ClipTokenizer.DEFAULT_EOS)
                     .put("model_max_length", 77).put("tokenizer_class", "CLIPTokenizer");
             json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("tokenizer_config.json").toFile(), config);
             ObjectNode special = json.createObjectNode();
-            special.put("bos_token", ClipTokenizer.BOS).put("eos_token", ClipTokenizer.EOS)
-                    .put("pad_token", ClipTokenizer.EOS).put("unk_token", ClipTokenizer.EOS);
+            special.put("bos_token", ClipTokenizer.DEFAULT_BOS).put("eos_token", ClipTokenizer.DEFAULT_EOS)
+                    .put("pad_token", ClipTokenizer.DEFAULT_EOS).put("unk_token", ClipTokenizer.DEFAULT_EOS);
             json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("special_tokens_map.json").toFile(), special);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write tokenizer files in " + dir + ": " + e.getMessage(), e);

@@ -354,7 +354,7 @@ final class ConfigValidator {
         if (file.dtype() != null) {
             try {
                 dtype = Optional.of(DType.parseFloat(file.dtype()));
-            } catch (IllegalArgumentException e) {
+            } catch (org.evallearn.tensor.DeviceException e) {
                 problems.add("generation.dtype", Problems.show(file.dtype()) + " is not allowed; allowed: fp32, fp16, bf16 (or float32, float16, bfloat16)");
             }
         }

@@ -7,8 +7,12 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 
 /**
  * How softmax(q·kᵀ/√d)·v is computed on head-split tensors [B, heads, N, d]. SD 2.1 sets
- * {@code upcast_attention} because its fp16 scores overflow; every other model takes torch's
- * fused kernel, as diffusers' {@code AttnProcessor2_0} does.
+ * {@code upcast_attention} because its fp16 scores overflow. In diffusers v0.21.4 the flag acts
+ * only through {@code AttnProcessor} (torch &lt; 2, which made the golden fixtures):
+ * {@code Attention.get_attention_scores} casts q and k to fp32. {@code AttnProcessor2_0} (torch ≥ 2)
+ * ignores it and calls {@code scaled_dot_product_attention}, whose fp16 kernels accumulate in fp32
+ * anyway. We take the fused kernel unless the flag is set, then AttnProcessor's upcast; in fp32 the
+ * two agree to rounding.
  */
 public enum AttentionKernel {
     /** {@code torch.scaled_dot_product_attention} in the tensors' own dtype. */

@@ -11,7 +11,8 @@ import org.evallearn.tensor.ModelLoadException;
  * A diffusers {@code AutoencoderKL} config (autoencoder_kl.py) as Stable Diffusion uses it,
  * validated: only {@code DownEncoderBlock2D}/{@code UpDecoderBlock2D} blocks and SiLU.
  *
- * @param forceUpcast diffusers' hint that this VAE must decode in fp32 (SD 1.x/2.x overflow in fp16)
+ * <p>{@code force_upcast} is accepted and ignored: in diffusers v0.21.4 only the SDXL pipelines
+ * read it; {@code StableDiffusionPipeline} decodes in the VAE's own dtype.
  */
 public record AutoencoderKLConfig(
         int inChannels,
@@ -21,8 +22,7 @@ public record AutoencoderKLConfig(
         int layersPerBlock,
         int normNumGroups,
         int sampleSize,
-        double scalingFactor,
-        boolean forceUpcast) {
+        double scalingFactor) {
 
     public AutoencoderKLConfig {
         blockOutChannels = List.copyOf(blockOutChannels);
@@ -56,8 +56,7 @@ public record AutoencoderKLConfig(
                     c.integer("layers_per_block", 1),
                     c.integer("norm_num_groups", 32),
                     c.integer("sample_size", 32),
-                    c.number("scaling_factor", 0.18215),
-                    c.bool("force_upcast", true));
+                    c.number("scaling_factor", 0.18215));
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException(c.source() + ": " + e.getMessage(), e);
         }
@@ -79,7 +78,6 @@ public record AutoencoderKLConfig(
         blockOutChannels.forEach(o.putArray("block_out_channels")::add);
         var down = o.putArray("down_block_types");
         blockOutChannels.forEach(x -> down.add("DownEncoderBlock2D"));
-        o.put("force_upcast", forceUpcast);
         o.put("in_channels", inChannels);
         o.put("latent_channels", latentChannels);
         o.put("layers_per_block", layersPerBlock);

@@ -96,18 +96,22 @@ public final class StableDiffusionPipeline implements AutoCloseable {
 
     /**
      * Loads a Stable Diffusion 1.x single-file checkpoint in the CompVis layout with SD 1.x's
-     * configs (v1-inference.yaml) and PNDM scheduler, as diffusers' {@code from_single_file} does.
+     * configs (v1-inference.yaml, at the sizes the file's tensors show) and PNDM scheduler, as
+     * diffusers' {@code from_single_file} does. The text encoder's config is the tokenizer
+     * folder's {@code config.json} when it has one (diffusers reads openai/clip-vit-large-patch14's),
+     * else CLIP ViT-L/14's text config.
      */
     public static StableDiffusionPipeline loadSingleFile(Path checkpoint, Path tokenizerDir, Placement placement) {
         CompVisCheckpoint file = CompVisCheckpoint.open(checkpoint);
         ClipTokenizer tokenizer = ClipTokenizer.load(tokenizerDir);
         ConfigFile unetConfig = new ConfigFile(checkpoint + " (SD 1.x UNet config)", file.unetConfig());
-        ConfigFile vaeConfig = new ConfigFile(checkpoint + " (SD 1.x VAE config)", Sd1Configs.vae());
-        ConfigFile textConfig = new ConfigFile(checkpoint + " (SD 1.x text encoder config)", Sd1Configs.textEncoder());
+        ConfigFile vaeConfig = new ConfigFile(checkpoint + " (SD 1.x VAE config)", file.vaeConfig());
         ConfigFile scheduler = new ConfigFile(checkpoint + " (SD 1.x scheduler config)", Sd1Configs.scheduler());
         UNetConfig unetCfg = UNetConfig.from(unetConfig);
         AutoencoderKLConfig vaeCfg = AutoencoderKLConfig.from(vaeConfig);
-        ClipTextConfig textCfg = ClipTextConfig.from(textConfig);
+        Path clipConfig = tokenizerDir.resolve("config.json");
+        ClipTextConfig textCfg = Files.isRegularFile(clipConfig) ? ClipTextConfig.ofTextModel(ConfigFile.read(clipConfig))
+                : ClipTextConfig.from(new ConfigFile(checkpoint + " (SD 1.x text encoder config)", Sd1Configs.textEncoder()));
         List<AutoCloseable> loaded = new ArrayList<>();
         try {
             ClipTextModel text = track(loaded, file.load(file.textEncoder(), placement, p -> ClipTextModel.bind(p, textCfg, false)));

@@ -12,6 +12,7 @@ import org.evallearn.clip.ClipTextConfig;
 import org.evallearn.clip.ClipTextModel;
 import org.evallearn.clip.TinyVocabulary;
 import org.evallearn.diffusion.checkpoint.Sd1Configs;
+import org.evallearn.tensor.ModelLoadException;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.RandomBinder;
 import org.evallearn.tensor.SafeTensorsWriter;
@@ -33,7 +34,7 @@ public final class TinyPipeline {
     }
 
     public static AutoencoderKLConfig vaeConfig() {
-        return new AutoencoderKLConfig(3, 3, 4, List.of(32, 64), 1, 32, 32, 0.18215, true);
+        return new AutoencoderKLConfig(3, 3, 4, List.of(32, 64), 1, 32, 32, 0.18215);
     }
 
     /** A two-layer text encoder over {@link TinyVocabulary}, whose last id is the EOS. */
@@ -62,7 +63,7 @@ public final class TinyPipeline {
      */
     public static void write(Path dir, long seed) {
         if (Files.exists(dir.resolve("model_index.json"))) {
-            throw new IllegalArgumentException(dir + " already holds a pipeline (model_index.json exists); choose an empty folder");
+            throw new ModelLoadException(dir + " already holds a pipeline (model_index.json exists); choose an empty folder");
         }
         ObjectMapper json = new ObjectMapper();
         try {

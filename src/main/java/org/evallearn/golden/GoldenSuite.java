@@ -25,6 +25,9 @@ public final class GoldenSuite {
                 new SamplerFixture(), new SldFixture(), new ClipFixture(), new ClipPreprocessFixture(), new NudeNetDecodeFixture()));
     }
 
+    /** The fixture kinds a runner exists for, as the folders are named in shared/golden/README.md. */
+    static final String KNOWN = "rng, tokenizer, unet-*, vae-*, clip-*, clip-preprocess, sampler-*, sld-*, nudenet-decode";
+
     /** Summary of a run: checks made and folders that no fixture runner handles. */
     public record Report(List<Check> checks, List<String> skipped) {
         public long failed() {
@@ -33,6 +36,11 @@ public final class GoldenSuite {
 
         public long passed() {
             return checks.size() - failed();
+        }
+
+        /** Something was compared and all of it passed; a folder in which no fixture was recognised does not pass. */
+        public boolean ok() {
+            return !checks.isEmpty() && failed() == 0;
         }
     }
 
@@ -69,6 +77,10 @@ public final class GoldenSuite {
         }
         Report report = new Report(checks, skipped);
         out.printf(Locale.ROOT, "%d passed, %d failed, %d skipped%n", report.passed(), report.failed(), skipped.size());
+        if (checks.isEmpty()) {
+            out.printf(Locale.ROOT, "FAIL: no fixture recognised in %s (%d sub-folders); expected folders named as in"
+                    + " shared/golden/README.md: %s%n", root, folders.size(), KNOWN);
+        }
         return report;
     }
 }

@@ -131,6 +131,21 @@ public final class ArtefactStore {
         return directory(artefact);
     }
 
+    /**
+     * The folder of a downloaded artefact of which any one variant is complete, for weights whose
+     * loader takes either precision (fp32 or fp16 files, see {@code WeightFiles.openIn}).
+     */
+    public Path requireAnyVariant(String idOrAlias) {
+        Artefact artefact = manifest.get(idOrAlias);
+        List<String> variants = artefact.variants();
+        if (variants.isEmpty()) return require(idOrAlias, Optional.empty());
+        for (String v : variants) if (isCached(artefact, Optional.of(v))) return directory(artefact);
+        throw new StoreException(artefact.id() + " is not downloaded in any variant (" + String.join(", ", variants) + "; looked in "
+                + directory(artefact) + "); run `" + pullCommand(artefact, Optional.empty()) + "` or `"
+                + pullCommand(artefact, Optional.of(variants.get(variants.size() - 1))) + "`"
+                + (settings.offline() ? " without " + settings.offlineReason().get() : ""));
+    }
+
     /** The command that downloads an artefact, for error messages. */
     public static String pullCommand(Artefact artefact, Optional<String> variant) {
         return (artefact.kind() == Kind.DATASET ? "evallearn data pull " : "evallearn models pull ") + artefact.id()

@@ -40,7 +40,8 @@ public final class Artefacts {
 
     public Path pipeline(ModelRef model) {
         if (model instanceof ModelRef.Tiny) return tiny("stable-diffusion", TinyPipeline::write);
-        if (model instanceof ModelRef.Known k) return store.require(k.id(), Optional.empty());
+        // Either precision will do: the loader upcasts fp16 files when it runs in fp32.
+        if (model instanceof ModelRef.Known k) return store.requireAnyVariant(k.id());
         return ((ModelRef.Folder) model).path();
     }
 

@@ -41,8 +41,7 @@ public enum DType {
             case "fp32", "float32", "f32", "float" -> F32;
             case "fp16", "float16", "f16", "half" -> F16;
             case "bf16", "bfloat16" -> BF16;
-            default -> throw new IllegalArgumentException(
-                    "dtype '" + name + "' is not one of fp32, fp16, bf16");
+            default -> throw new DeviceException("dtype '" + name + "' is not one of fp32, fp16, bf16");
         };
     }
 

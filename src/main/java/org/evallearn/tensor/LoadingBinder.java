@@ -108,12 +108,18 @@ public final class LoadingBinder implements ParamBinder {
         List<String> unexpected = new ArrayList<>();
         for (String k : files.keys()) if (!used.contains(k) && !ignorable.test(k)) unexpected.add(k);
         if (missing.isEmpty() && misshaped.isEmpty() && unexpected.isEmpty()) return new Weights(bound);
-        bound.values().forEach(Tensor::close);
+        abandon();
         StringBuilder sb = new StringBuilder(files.describe()).append(": weights do not fit ").append(model);
         appendList(sb, "missing keys", missing);
         appendList(sb, "mis-shaped keys", misshaped);
         appendList(sb, "unexpected keys", unexpected);
         throw new ModelLoadException(sb.toString());
+    }
+
+    /** Frees what was bound so far, for a model whose construction failed. */
+    public void abandon() {
+        bound.values().forEach(Tensor::close);
+        bound.clear();
     }
 
     private static void appendList(StringBuilder sb, String what, List<String> items) {

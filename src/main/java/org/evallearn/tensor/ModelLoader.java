@@ -10,20 +10,37 @@ import java.util.function.Predicate;
 public final class ModelLoader {
     private ModelLoader() {}
 
-    /**
-     * @param base file name without extension, e.g. {@code diffusion_pytorch_model}
-     * @param variant e.g. {@code fp16}; tried first, null for none
-     * @param legacyNames older key spellings to try for a key that is absent
-     * @param ignorable keys of the file that this model may leave unused
-     */
+    /** {@link #load(Path, String, String, Placement, Function, Predicate, String, String, Function)} with the folder's config.json. */
     public static <M extends Model> M load(Path dir, String base, String variant, Placement placement,
             Function<String, List<String>> legacyNames, Predicate<String> ignorable, String modelName,
             Function<Params, M> build) {
+        return load(dir, base, variant, placement, legacyNames, ignorable, modelName, dir.resolve("config.json").toString(), build);
+    }
+
+    /**
+     * @param base file name without extension, e.g. {@code diffusion_pytorch_model}
+     * @param variant e.g. {@code fp16}; tried first, null for none (see {@link WeightFiles#openIn})
+     * @param legacyNames older key spellings to try for a key that is absent
+     * @param ignorable keys of the file that this model may leave unused
+     * @param configSource where the config {@code build} uses came from, named when building fails
+     */
+    public static <M extends Model> M load(Path dir, String base, String variant, Placement placement,
+            Function<String, List<String>> legacyNames, Predicate<String> ignorable, String modelName,
+            String configSource, Function<Params, M> build) {
         if (!Files.isDirectory(dir)) throw new ModelLoadException(dir + ": model folder does not exist");
         Natives.load();
         try (WeightFiles files = WeightFiles.openIn(dir, base, variant)) {
             LoadingBinder binder = new LoadingBinder(files, placement, legacyNames);
-            M model = build.apply(new Params(binder));
+            M model;
+            try {
+                model = build.apply(new Params(binder));
+            } catch (RuntimeException e) {
+                // The layers built before the failure hold weights no model will own.
+                binder.abandon();
+                if (e instanceof ModelLoadException) throw e;
+                throw new ModelLoadException(configSource + ": cannot build " + modelName + " from this config ("
+                        + e.getMessage() + ")", e);
+            }
             model.adopt(binder.finish(modelName, ignorable));
             return model;
         }

@@ -2,6 +2,9 @@ package org.evallearn.tensor;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
 import org.bytedeco.javacpp.Loader;
 
 /**
@@ -15,6 +18,9 @@ import org.bytedeco.javacpp.Loader;
  * <p>OpenBLAS runs single-threaded unless {@code OPENBLAS_NUM_THREADS} is set: see {@link #load}.
  */
 public final class Natives {
+    static final String EXTENSION_PROPERTY = "org.bytedeco.javacpp.platform.extension";
+    static final String GPU_EXTENSION = "-gpu";
+
     private static volatile boolean loaded;
 
     private Natives() {}
@@ -25,8 +31,8 @@ public final class Natives {
             if (loaded) return;
             String platform = Loader.getPlatform();
             try {
-                for (String folder : new String[] {"/org/bytedeco/openblas/", "/org/bytedeco/pytorch/"}) {
-                    Loader.cacheResources(Natives.class, folder + platform + extensionFor(folder));
+                for (String folder : folders(platform, System.getProperty(EXTENSION_PROPERTY), Natives::onClasspath)) {
+                    Loader.cacheResources(Natives.class, folder);
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot extract the libtorch natives for " + platform, e);
@@ -42,9 +48,32 @@ public final class Natives {
         }
     }
 
-    private static String extensionFor(String folder) {
-        // The gpu jars of the presets keep their natives under <platform>-gpu.
-        String ext = System.getProperty("org.bytedeco.javacpp.platform.extension", "");
-        return folder.contains("pytorch") ? ext : "";
+    /**
+     * The native folders to extract before torch loads, dependencies first. The presets' GPU jars
+     * keep libtorch under {@code <platform>-gpu}; JavaCPP prefers that folder when it is on the
+     * classpath (unless {@value #EXTENSION_PROPERTY} says otherwise), so the folder extracted here
+     * is the one present, not the one a property names: a {@code -Pgpu} jar run without the
+     * property is guarded too. The CUDA preset's folder comes with it when present.
+     *
+     * @param extension the value of {@value #EXTENSION_PROPERTY}, null when unset
+     * @param onClasspath whether a resource folder (ending in {@code /}) is on the classpath
+     */
+    static List<String> folders(String platform, String extension, Predicate<String> onClasspath) {
+        String gpuTorch = "/org/bytedeco/pytorch/" + platform + GPU_EXTENSION + "/";
+        boolean gpu = (extension == null || extension.equals(GPU_EXTENSION)) && onClasspath.test(gpuTorch);
+        List<String> folders = new ArrayList<>();
+        folders.add("/org/bytedeco/openblas/" + platform + "/");
+        if (gpu) {
+            String cuda = "/org/bytedeco/cuda/" + platform + "/";
+            if (onClasspath.test(cuda)) folders.add(cuda);
+            folders.add(gpuTorch);
+        } else {
+            folders.add("/org/bytedeco/pytorch/" + platform + "/");
+        }
+        return folders;
+    }
+
+    private static boolean onClasspath(String folder) {
+        return Natives.class.getResource(folder) != null;
     }
 }

@@ -12,9 +12,9 @@ import org.bytedeco.pytorch.global.torch;
  */
 public record Placement(String device, DType dtype) {
     public Placement {
-        if (!dtype.isFloating()) throw new IllegalArgumentException("placement dtype must be floating, got " + dtype);
+        if (!dtype.isFloating()) throw new DeviceException("placement dtype must be floating, got " + dtype);
         if (!device.equals("cpu") && !device.startsWith("cuda")) {
-            throw new IllegalArgumentException("device '" + device + "' is not cpu, cuda or cuda:N");
+            throw new DeviceException("device '" + device + "' is not cpu, cuda or cuda:N");
         }
     }
 
@@ -25,7 +25,7 @@ public record Placement(String device, DType dtype) {
         Natives.load();
         String dev = device == null || device.equals("auto") ? (torch.cuda_is_available() ? "cuda" : "cpu") : device;
         if (dev.startsWith("cuda") && !torch.cuda_is_available()) {
-            throw new IllegalArgumentException("device '" + dev + "' was asked for but no CUDA device is available");
+            throw new DeviceException("device '" + dev + "' was asked for but no CUDA device is available");
         }
         DType dt = dtype != null ? dtype : (dev.startsWith("cuda") ? DType.F16 : DType.F32);
         return new Placement(dev, dt);

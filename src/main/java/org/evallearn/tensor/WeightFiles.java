@@ -43,15 +43,21 @@ public final class WeightFiles implements AutoCloseable {
         return new WeightFiles(opened);
     }
 
+    /** The variant {@code models pull ID --variant fp16} leaves as a folder's only weights. */
+    public static final String FP16 = "fp16";
+
     /**
      * The weights named {@code base} in a model folder: {@code base[.variant].safetensors}, or the
-     * shards listed in {@code base[.variant].safetensors.index.json}. Pickled weights are refused
-     * by name: we never execute a pickle.
+     * shards listed in {@code base[.variant].safetensors.index.json}. The wanted variant comes
+     * first, then the plain files, then the fp16 variant: a folder pulled with only one precision
+     * still loads in the other, the binder casting every floating tensor to the placement's dtype
+     * (fp16 → fp32 is exact). Pickled weights are refused by name: we never execute a pickle.
      */
     public static WeightFiles openIn(Path dir, String base, String variant) {
         List<String> stems = new ArrayList<>();
         if (variant != null && !variant.isEmpty()) stems.add(base + "." + variant);
         stems.add(base);
+        if (!stems.contains(base + "." + FP16)) stems.add(base + "." + FP16);
         for (String stem : stems) {
             Path single = dir.resolve(stem + ".safetensors");
             if (Files.isRegularFile(single)) return open(List.of(single));
@@ -67,8 +73,8 @@ public final class WeightFiles implements AutoCloseable {
         String hint = found.contains(".bin") || found.contains(".ckpt") || found.contains(".pt")
                 ? " Pickled weights (.bin/.ckpt/.pt) are never loaded; use the safetensors files of the model."
                 : "";
-        throw new ModelLoadException(dir + ": no " + base + ".safetensors (or its "
-                + (variant == null ? "" : variant + " variant or ") + "sharded index) here; found: [" + found + "]." + hint);
+        throw new ModelLoadException(dir + ": no " + String.join(", ", stems.stream().map(st -> st + ".safetensors").toList())
+                + " (nor their sharded index) here; found: [" + found + "]." + hint);
     }
 
     private static List<Path> shardsOf(Path index) {

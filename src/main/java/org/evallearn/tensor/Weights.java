@@ -5,8 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 
-import org.bytedeco.pytorch.Tensor;
-
 /** The tensors a model owns, by state-dict key; closing it frees them. */
 public final class Weights implements AutoCloseable {
     private final Map<String, Tensor> tensors;

@@ -85,6 +85,33 @@ class CliEndToEndTest {
     }
 
     @Test
+    void badOptionValuesAreBadInputNamingTheOption() {
+        String[][] cases = {
+                {"--dtype", "fp64", "dtype 'fp64' is not one of fp32, fp16, bf16"},
+                {"--device", "tpu", "device 'tpu' is not cpu, cuda or cuda:N"},
+                {"--height", "33", "--height and --width must be multiples of 2"},
+                {"--steps", "0", "steps must be at least 1"},
+                {"--guidance-scale", "-1", "guidance_scale must be >= 0"}};
+        for (String[] c : cases) {
+            Run r = cli("generate", "--model", model.toString(), "--prompt", "x", c[0], c[1], "--out", tmp.resolve("x.png").toString());
+            assertEquals(Main.BAD_INPUT, r.exit(), c[0] + ": " + r.err());
+            assertTrue(r.err().contains(c[2]), c[0] + ": " + r.err());
+            assertFalse(r.err().contains("\tat org.evallearn"), "bad input gets no stack trace: " + r.err());
+        }
+    }
+
+    @Test
+    void onlyOurInputExceptionsAreBadInputAndOtherErrorsAreBugs() {
+        assertTrue(Main.isBadInput(new org.evallearn.tensor.ModelLoadException("unet/config.json: …")));
+        assertTrue(Main.isBadInput(new org.evallearn.tensor.DeviceException("no CUDA")));
+        assertTrue(Main.isBadInput(new BadInputException("--scheduler")));
+        assertTrue(Main.isBadInput(new org.evallearn.config.ConfigException("c.json", java.util.List.of())));
+        // an IllegalArgumentException from deep inside is a broken precondition of our own code: exit 1 with its trace
+        assertFalse(Main.isBadInput(new IllegalArgumentException("3 contexts for a guidance of 2 branches")));
+        assertFalse(Main.isBadInput(new IllegalStateException("weights adopted twice")));
+    }
+
+    @Test
     void aBadModelFolderIsABadInputExitNamingTheProblem() throws IOException {
         Path broken = tmp.resolve("broken");
         copyTree(model, broken);
@@ -131,9 +158,24 @@ class CliEndToEndTest {
     }
 
     @Test
-    void checkGoldenExitsNonZeroOnAMissingFolder() {
+    void checkGoldenExitsNonZeroOnAMissingFolderAndOnOneWhereNothingRan() throws IOException {
         Run r = cli("check-golden", tmp.resolve("nope").toString());
         assertEquals(Main.BAD_INPUT, r.exit(), r.err());
+        assertTrue(r.err().contains("golden folder does not exist"), r.err());
+
+        // a wrong folder: only sub-folders no runner knows, so nothing is compared and nothing passes
+        Files.createDirectories(tmp.resolve("wrong/unet"));
+        Files.createDirectories(tmp.resolve("wrong/images"));
+        PrintStream saved = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(1, cli("check-golden", tmp.resolve("wrong").toString()).exit());
+        } finally {
+            System.setOut(saved);
+        }
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertTrue(printed.contains("SKIP") && printed.contains("FAIL: no fixture recognised"), printed);
     }
 
     private Run generate(Path modelPath) {

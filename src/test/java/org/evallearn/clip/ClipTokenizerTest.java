@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.evallearn.tensor.ModelLoadException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,6 +66,35 @@ class ClipTokenizerTest {
     }
 
     @Test
+    void bosAndEosComeFromTheTokenizerFiles() throws IOException {
+        writeTinyVocab();
+        Files.writeString(folder.resolve("tokenizer_config.json"), "{\"bos_token\": \"!\", \"eos_token\": \"<|startoftext|>\"}");
+        // an AddedToken object in special_tokens_map.json overrides tokenizer_config.json
+        Files.writeString(folder.resolve("special_tokens_map.json"),
+                "{\"eos_token\": {\"content\": \"\\\"\", \"lstrip\": false, \"normalized\": true, \"rstrip\": false, \"single_word\": false}}");
+        ClipTokenizer tokenizer = ClipTokenizer.load(folder);
+        assertEquals(0, tokenizer.bosId(), "'!' is the first byte token");
+        assertEquals(1, tokenizer.eosId(), "'\"' is the second");
+        assertEquals(1, tokenizer.padId(), "without a pad_token Stable Diffusion pads with the EOS");
+        assertArrayEquals(new long[] {0, HI, 1, 1, 1}, Arrays.copyOf(tokenizer.sdInputIds("hi"), 5));
+        // the pre-tokenisation pattern's literal markers still map to their own vocabulary ids
+        assertArrayEquals(new int[] {EOS, HI, BOS}, tokenizer.encode("<|endoftext|>hi<|startoftext|>"));
+    }
+
+    @Test
+    void aSpecialTokenOutsideTheVocabularyNamesItsFile() throws IOException {
+        writeTinyVocab();
+        Files.writeString(folder.resolve("special_tokens_map.json"), "{\"bos_token\": {\"content\": \"<s>\"}}");
+        ModelLoadException bos = assertThrows(ModelLoadException.class, () -> ClipTokenizer.load(folder));
+        assertEquals(folder.resolve("special_tokens_map.json") + ": bos_token '<s>' is not in vocab.json", bos.getMessage());
+
+        Files.delete(folder.resolve("special_tokens_map.json"));
+        Files.writeString(folder.resolve("tokenizer_config.json"), "{\"eos_token\": 7}");
+        ModelLoadException eos = assertThrows(ModelLoadException.class, () -> ClipTokenizer.load(folder));
+        assertTrue(eos.getMessage().startsWith(folder.resolve("tokenizer_config.json") + ": eos_token must be a string"), eos.getMessage());
+    }
+
+    @Test
     void cleanUpFollowsPython() {
         // Expected strings computed with html.unescape twice, str.strip, regex \s+ and str.lower.
         assertEquals("a&b", ClipTokenizer.clean(" A&amp;amp;B\u00a0\u001c"));
@@ -78,28 +108,28 @@ class ClipTokenizerTest {
     void malformedVocabNamesTheFile() throws IOException {
         writeTinyVocab();
         Files.writeString(folder.resolve("vocab.json"), "[\"a\", \"b\"]");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ClipTokenizer.load(folder));
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ClipTokenizer.load(folder));
         assertTrue(e.getMessage().contains(folder.resolve("vocab.json") + ": expected a JSON object of token → id"),
                 e.getMessage());
     }
 
     @Test
     void missingAndMalformedFilesAreNamed() throws IOException {
-        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> ClipTokenizer.load(folder));
+        ModelLoadException missing = assertThrows(ModelLoadException.class, () -> ClipTokenizer.load(folder));
         assertEquals(folder.resolve("vocab.json") + ": file not found", missing.getMessage());
 
         writeTinyVocab();
         Files.writeString(folder.resolve("merges.txt"), "#version: 0.2\nh i</w>\nh  i\n");
-        IllegalArgumentException badLine = assertThrows(IllegalArgumentException.class, () -> ClipTokenizer.load(folder));
+        ModelLoadException badLine = assertThrows(ModelLoadException.class, () -> ClipTokenizer.load(folder));
         assertTrue(badLine.getMessage().startsWith(folder.resolve("merges.txt") + ": line 3:"), badLine.getMessage());
 
         Files.writeString(folder.resolve("merges.txt"), "#version: 0.2\nh i\n");
-        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> ClipTokenizer.load(folder));
+        ModelLoadException unknown = assertThrows(ModelLoadException.class, () -> ClipTokenizer.load(folder));
         assertTrue(unknown.getMessage().contains("'hi' is not in vocab.json"), unknown.getMessage());
 
         Files.writeString(folder.resolve("merges.txt"), "#version: 0.2\nh i</w>\n");
         Files.writeString(folder.resolve("tokenizer_config.json"), "{\"pad_token\": \"<pad>\"}");
-        IllegalArgumentException pad = assertThrows(IllegalArgumentException.class, () -> ClipTokenizer.load(folder));
+        ModelLoadException pad = assertThrows(ModelLoadException.class, () -> ClipTokenizer.load(folder));
         assertEquals(folder.resolve("tokenizer_config.json") + ": pad_token '<pad>' is not in vocab.json", pad.getMessage());
     }
 
@@ -114,8 +144,8 @@ class ClipTokenizerTest {
         for (int b = 0; b < 256; b++) vocab.put(BytePairEncoder.byteChar((b + '!') % 256), vocab.size());
         for (int b = 0; b < 256; b++) vocab.put(BytePairEncoder.byteChar((b + '!') % 256) + "</w>", vocab.size());
         vocab.put("hi</w>", HI);
-        vocab.put(ClipTokenizer.BOS, BOS);
-        vocab.put(ClipTokenizer.EOS, EOS);
+        vocab.put(ClipTokenizer.DEFAULT_BOS, BOS);
+        vocab.put(ClipTokenizer.DEFAULT_EOS, EOS);
         new ObjectMapper().writeValue(folder.resolve("vocab.json").toFile(), vocab);
         Files.writeString(folder.resolve("merges.txt"), "#version: 0.2\nh i</w>\n");
     }

@@ -77,6 +77,35 @@ class StableDiffusionPipelineTest {
         assertTrue(e.getMessage().contains("multiples of 2"), e.getMessage());
     }
 
+    /**
+     * A folder as {@code models pull ID --variant fp16} leaves it, holding only the
+     * {@code *.fp16.safetensors} weights, loads on the CPU in fp32 with those weights widened exactly.
+     */
+    @Test
+    void anFp16OnlyFolderLoadsInFp32() throws java.io.IOException {
+        Path fp16 = dir.resolve("fp16-only");
+        TinyPipeline.write(fp16, 11);
+        for (String part : List.of("text_encoder/model", "unet/diffusion_pytorch_model", "vae/diffusion_pytorch_model")) {
+            Path plain = fp16.resolve(part + ".safetensors");
+            try (Scope s = Scope.open(); org.evallearn.tensor.SafeTensorsFile f = org.evallearn.tensor.SafeTensorsFile.open(plain)) {
+                java.util.Map<String, Tensor> half = new java.util.LinkedHashMap<>();
+                for (String k : f.infos().keySet()) half.put(k, f.get(k).to(org.bytedeco.pytorch.global.torch.ScalarType.Half));
+                org.evallearn.tensor.SafeTensorsWriter.write(fp16.resolve(part + ".fp16.safetensors"), half);
+            }
+            java.nio.file.Files.delete(plain);
+        }
+        try (StableDiffusionPipeline half = StableDiffusionPipeline.load(fp16, Placement.CPU_F32);
+                Scope s = Scope.open()) {
+            for (var e : pipe.unet().namedParameters().entrySet()) {
+                Tensor loaded = half.unet().namedParameters().get(e.getKey());
+                assertEquals(org.bytedeco.pytorch.global.torch.ScalarType.Float, loaded.scalar_type().intern(), e.getKey());
+                Tensor rounded = e.getValue().to(org.bytedeco.pytorch.global.torch.ScalarType.Half).to(org.bytedeco.pytorch.global.torch.ScalarType.Float);
+                assertTrue(loaded.equal(rounded), e.getKey() + " is the fp16 value widened");
+            }
+            assertEquals(1, half.generate(request(List.of("a cat"), null, 3)).size());
+        }
+    }
+
     @Test
     void theEmbeddingsAreTheTextEncodersLastHiddenState() {
         try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {

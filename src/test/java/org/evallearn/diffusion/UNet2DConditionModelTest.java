@@ -140,6 +140,36 @@ class UNet2DConditionModelTest {
         }
     }
 
+    /**
+     * upcast_attention changes only where the scores are computed (fp32 instead of the tensors'
+     * dtype), so in fp32 the same weights give the same output with and without it; flip_sin_to_cos
+     * and freq_shift, in contrast, must reach time_proj and change it.
+     */
+    @Test
+    void sd2FlagsReachTheModel() throws IOException {
+        UNetConfig upcast = sd2StyleConfig();
+        ObjectNode plain = (ObjectNode) upcast.toJson();
+        plain.put("upcast_attention", false);
+        ObjectNode shifted = (ObjectNode) upcast.toJson();
+        shifted.put("flip_sin_to_cos", false).put("freq_shift", 1);
+        try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
+            var gen = new GeneratorOptional(torch.make_generator_cpu(5));
+            Tensor sample = torch.randn(new long[] {2, 4, 8, 8}, gen);
+            Tensor ctx = torch.randn(new long[] {2, 5, 24}, gen);
+            Tensor t = Tensor.create(new long[] {981, 1}, 2);
+            Tensor[] outs = new Tensor[3];
+            UNetConfig[] cfgs = {upcast, UNetConfig.from(new ConfigFile("plain", plain)), UNetConfig.from(new ConfigFile("shifted", shifted))};
+            for (int i = 0; i < 3; i++) {
+                try (UNet2DConditionModel unet = UNet2DConditionModel.random(cfgs[i], new RandomBinder(17, Placement.CPU_F32))) {
+                    outs[i] = unet.forward(sample, t, ctx).clone();
+                }
+            }
+            TensorCompare.Result same = TensorCompare.compare(outs[0], outs[1], 1e-5, 1e-5);
+            assertTrue(same.pass(), "upcast vs fused attention in fp32: max error " + same.maxAbsError());
+            assertTrue(TensorCompare.compare(outs[0], outs[2], 1e-3, 0).maxAbsError() > 1e-3, "time_proj ignores flip_sin_to_cos/freq_shift");
+        }
+    }
+
     /** A later issue fine-tunes the UNet: gradients must reach the weights through both attention kernels. */
     @Test
     void gradientsFlowToWeightsAndInput() throws IOException {

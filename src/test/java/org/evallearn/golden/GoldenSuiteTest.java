@@ -81,12 +81,62 @@ class GoldenSuiteTest {
     }
 
     @Test
-    void unknownFoldersAreReportedAsSkipped() throws IOException {
+    void unknownFoldersAreSkippedButAFolderWithNoFixtureFails() throws IOException {
         Files.createDirectories(tmp.resolve("something-new"));
         StringBuilder log = new StringBuilder();
         GoldenSuite.Report report = run(tmp, log);
         assertEquals(List.of("something-new"), report.skipped());
-        assertFalse(report.failed() > 0);
+        assertEquals(0, report.failed());
+        assertFalse(report.ok(), "nothing was compared, so nothing passed");
+        assertTrue(log.toString().contains("FAIL: no fixture recognised in " + tmp), log.toString());
+
+        // beside a recognised fixture the unknown folder is only skipped
+        copyFixture("rng");
+        StringBuilder again = new StringBuilder();
+        GoldenSuite.Report withRng = run(tmp, again);
+        assertTrue(withRng.ok(), again.toString());
+        assertEquals(List.of("something-new"), withRng.skipped());
+    }
+
+    /**
+     * The Done-means of issue 2: the same suite passes on another folder of the same layout made
+     * with other weights. That folder's expected tensors come from this project's own code
+     * ({@link OtherGoldenFolder}), so this proves layout-genericity (every runner takes configs,
+     * shapes, steps, guidance, seeds, batch sizes and lengths from the folder), not fidelity,
+     * which {@link #everyCoreFixturePassesInFp32OnCpu} proves on shared/golden.
+     */
+    @Test
+    void theSuitePassesOnAFolderMadeWithOtherWeightsAndFailsWhenOneValueIsOff() throws IOException {
+        Path other = tmp.resolve("other");
+        OtherGoldenFolder.write(other);
+        Set<String> folders;
+        try (var list = Files.list(other)) {
+            folders = list.map(p -> p.getFileName().toString()).collect(Collectors.toCollection(TreeSet::new));
+        }
+        StringBuilder log = new StringBuilder();
+        GoldenSuite.Report report = run(other, log);
+        Set<String> ran = report.checks().stream().map(Check::fixture).collect(Collectors.toCollection(TreeSet::new));
+        assertEquals(folders, ran, log.toString());
+        assertEquals(List.of(), report.skipped());
+        assertTrue(report.ok(), log.toString());
+        assertTrue(report.checks().size() >= 25, log.toString());
+
+        // one element of one expected tensor moved by ten times its tolerance, 1e-4 + 1e-3·|expected|
+        double[] delta = new double[1];
+        rewriteIo(other.resolve("sampler-ddim"), "trace", t -> {
+            Tensor element = t.view(-1).narrow(0, 1234, 1);
+            delta[0] = 10 * (Fixture.ATOL + Fixture.RTOL * Math.abs(element.item_double()));
+            element.add_(new Scalar(delta[0]));
+            return t;
+        });
+        StringBuilder perturbed = new StringBuilder();
+        GoldenSuite.Report bad = run(other, perturbed);
+        assertFalse(bad.ok());
+        List<Check> failed = bad.checks().stream().filter(c -> !c.pass()).toList();
+        assertEquals(1, failed.size(), perturbed.toString());
+        assertEquals("sampler-ddim", failed.get(0).fixture());
+        assertEquals("trace", failed.get(0).output());
+        assertEquals(delta[0], failed.get(0).maxAbsError(), delta[0] * 1e-3);
     }
 
     private Path copyFixture(String name) throws IOException {

@@ -211,6 +211,26 @@ class ArtefactStoreTest {
     }
 
     @Test
+    void aPipelineIsThereWhenAnyOneVariantIsComplete() throws IOException {
+        Properties props = new Properties();
+        props.setProperty("evallearn.home", home.toString());
+        Artefact sd = new Artefact("org/sd", Kind.PIPELINE, "two precisions", "abc", List.of(), Optional.empty(), List.of(
+                new ArtefactFile("model_index.json", hfUrl("/org/sd/resolve/abc/model_index.json"), Optional.empty(), OptionalLong.empty(), Optional.empty()),
+                new ArtefactFile("unet/w.safetensors", hfUrl("/org/sd/resolve/abc/unet/w.safetensors"), Optional.empty(), OptionalLong.empty(), Optional.of("fp32")),
+                new ArtefactFile("unet/w.fp16.safetensors", hfUrl("/org/sd/resolve/abc/unet/w.fp16.safetensors"), Optional.empty(), OptionalLong.empty(), Optional.of("fp16"))));
+        ArtefactStore store = new ArtefactStore(new Manifest(List.of(sd)), StoreSettings.from(Map.of(), props), log::add);
+        Path dir = home.resolve("models/org/sd");
+        Files.createDirectories(dir.resolve("unet"));
+        Files.writeString(dir.resolve("model_index.json"), "{}");
+        StoreException none = assertThrows(StoreException.class, () -> store.requireAnyVariant("org/sd"));
+        assertTrue(none.getMessage().contains("`evallearn models pull org/sd` or `evallearn models pull org/sd --variant fp16`"), none.getMessage());
+
+        Files.writeString(dir.resolve("unet/w.fp16.safetensors"), "");
+        assertEquals(dir, store.requireAnyVariant("org/sd"), "after `models pull org/sd --variant fp16`");
+        assertThrows(StoreException.class, () -> store.require("org/sd", Optional.empty()), "the default variant itself is still missing");
+    }
+
+    @Test
     void shippedManifestIsWellFormed() {
         Manifest manifest = Manifest.builtin();
         for (String id : List.of("CompVis/stable-diffusion-v1-4", "runwayml/stable-diffusion-v1-5", "openai/clip-vit-large-patch14",

@@ -127,9 +127,40 @@ class SafeTensorsTest {
         assertError(write("{\"t\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,8]}}", new byte[8]), "shape[0]");
         assertError(write("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
                 new byte[12]), "overlap");
+        // an empty tensor between two overlapping ones hides the overlap from a neighbours-only check
+        assertError(write("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", new byte[12]), "'a' and 'b' overlap");
+        assertError(write("{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}xyz", new byte[4]), "not valid JSON");
+        assertError(write("{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}} {}", new byte[4]), "not valid JSON");
         assertError(write("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
                 new byte[8]), "Duplicate field");
         assertError(write("{\"t\":{\"dtype\":\"F32\",\"shape\":[1]}}", new byte[4]), "data_offsets");
+    }
+
+    @Test
+    void emptyTensorsAndSpacePaddedHeadersAreFine() throws IOException {
+        // safetensors writers pad the header with spaces to align the data; an empty tensor may sit anywhere
+        Path file = write("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"z\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}      ", new byte[12]);
+        try (Scope s = Scope.open(); SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            assertEquals(0, f.get("z").numel());
+            assertEquals(3, f.infos().size());
+        }
+    }
+
+    @Test
+    void aHeaderLengthInsideTheFileButOverTheCapIsRefusedBeforeReading() throws IOException {
+        // sparse: the header length fits the file, so only the cap can refuse it
+        Path file = dir.resolve("capped.safetensors");
+        try (var raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            raf.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(SafeTensorsFile.MAX_HEADER_BYTES + 1).array());
+            raf.setLength(8 + SafeTensorsFile.MAX_HEADER_BYTES + 64);
+        }
+        try {
+            assertError(file, "exceeds the cap of " + SafeTensorsFile.MAX_HEADER_BYTES);
+        } finally {
+            Files.delete(file);
+        }
     }
 
     private Path write(String json, byte[] data) throws IOException {

@@ -51,6 +51,21 @@ class WeightFilesTest {
     }
 
     @Test
+    void aFolderWithOnlyOnePrecisionLoadsForTheOther() {
+        // `models pull ID --variant fp16` leaves only the .fp16 files; a plain fp32 pull leaves no variant
+        write("diffusion_pytorch_model.fp16.safetensors", "w", 2);
+        try (WeightFiles f = WeightFiles.openIn(dir, "diffusion_pytorch_model", null)) {
+            assertEquals(2f, first(f, "w"));
+        }
+        write("model.safetensors", "w", 1);
+        try (WeightFiles f = WeightFiles.openIn(dir, "model", "fp16")) {
+            assertEquals(1f, first(f, "w"));
+        }
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> WeightFiles.openIn(dir, "other", null));
+        assertTrue(e.getMessage().contains("no other.safetensors, other.fp16.safetensors"), e.getMessage());
+    }
+
+    @Test
     void shardsOfAnIndexFormOneKeySpace() throws IOException {
         write("model-00001-of-00002.safetensors", "a", 3);
         write("model-00002-of-00002.safetensors", "b", 4);

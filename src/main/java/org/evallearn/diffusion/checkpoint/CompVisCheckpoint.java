@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
@@ -24,6 +25,9 @@ import org.evallearn.tensor.TensorInfo;
  * each under its own prefix. The file is read three times, once per model, each time naming the
  * tensors through {@link CompVisKeys} and leaving the other models' keys unused.
  *
+ * <p>The models are built with SD 1.x's configs (v1-inference.yaml) at the sizes the file's tensors
+ * show, so SD 1.x's layout at other sizes loads too (see {@link CompVisShapes}).
+ *
  * <p>Files with both EMA and plain UNet weights ({@code model_ema.*}, e.g. v1-5-pruned) load the
  * plain ones, as diffusers v0.21.4 {@code convert_ldm_unet_checkpoint} does by default.
  */
@@ -35,11 +39,11 @@ public final class CompVisCheckpoint {
     public record Component(String modelName, Function<String, List<String>> legacyNames, Predicate<String> ignorable) {}
 
     private final Path path;
-    private final int unetInChannels;
+    private final CompVisShapes shapes;
 
-    private CompVisCheckpoint(Path path, int unetInChannels) {
+    private CompVisCheckpoint(Path path, CompVisShapes shapes) {
         this.path = path;
-        this.unetInChannels = unetInChannels;
+        this.shapes = shapes;
     }
 
     /** Reads the header of {@code path} and checks that it is an SD 1.x CompVis checkpoint. */
@@ -51,12 +55,12 @@ public final class CompVisCheckpoint {
         }
         if (!path.getFileName().toString().endsWith(".safetensors")) throw new ModelLoadException(path + ": expected a single-file checkpoint named *.safetensors");
         if (!Files.isRegularFile(path)) throw new ModelLoadException(path + ": checkpoint file not found");
-        Set<String> keys;
-        TensorInfo convIn;
+        Map<String, TensorInfo> infos;
         try (SafeTensorsFile file = SafeTensorsFile.open(path)) {
-            keys = file.infos().keySet();
-            convIn = file.infos().get(CompVisKeys.UNET_PREFIX + "input_blocks.0.0.weight");
+            infos = file.infos();
         }
+        Set<String> keys = infos.keySet();
+        TensorInfo convIn = infos.get(CompVisKeys.UNET_PREFIX + "input_blocks.0.0.weight");
         if (keys.stream().anyMatch(k -> k.startsWith("cond_stage_model.model."))) {
             throw new ModelLoadException(path + ": this is a Stable Diffusion 2.x checkpoint (OpenCLIP text encoder under"
                     + " cond_stage_model.model.); SD 2.x single-file checkpoints are not supported yet; use the diffusers folder");
@@ -78,7 +82,7 @@ public final class CompVisCheckpoint {
             throw new ModelLoadException(path + ": " + CompVisKeys.UNET_PREFIX + "input_blocks.0.0.weight (the UNet's conv_in)"
                     + " is missing or not a convolution weight");
         }
-        return new CompVisCheckpoint(path, Math.toIntExact(convIn.shape()[1]));
+        return new CompVisCheckpoint(path, new CompVisShapes(infos));
     }
 
     public Path path() {
@@ -86,13 +90,16 @@ public final class CompVisCheckpoint {
     }
 
     /**
-     * {@link Sd1Configs#unet()} with {@code in_channels} as the file's conv_in has it (9 for the
-     * SD 1.x inpainting checkpoints, 4 otherwise).
+     * {@link Sd1Configs#unet()} with the sizes the file's tensors show (see {@link CompVisShapes}):
+     * e.g. {@code in_channels} 9 for the SD 1.x inpainting checkpoints, 4 otherwise.
      */
     public ObjectNode unetConfig() {
-        ObjectNode c = Sd1Configs.unet();
-        c.put("in_channels", unetInChannels);
-        return c;
+        return shapes.unet();
+    }
+
+    /** {@link Sd1Configs#vae()} with the sizes the file's tensors show. */
+    public ObjectNode vaeConfig() {
+        return shapes.vae();
     }
 
     /** @param config the UNet2DConditionModel config the model is built with */
@@ -123,8 +130,8 @@ public final class CompVisCheckpoint {
         Path absolute = path.toAbsolutePath();
         String file = absolute.getFileName().toString();
         String base = file.substring(0, file.length() - ".safetensors".length());
-        return ModelLoader.load(absolute.getParent(), base, null, placement,
-                component.legacyNames(), component.ignorable(), component.modelName(), build);
+        return ModelLoader.load(absolute.getParent(), base, null, placement, component.legacyNames(), component.ignorable(),
+                component.modelName(), path + " (the config derived for " + component.modelName() + ")", build);
     }
 
     private static List<String> single(String key) {

@@ -2,6 +2,7 @@ package org.evallearn.diffusion.scheduler;
 
 import java.util.List;
 import org.evallearn.tensor.ConfigFile;
+import org.evallearn.tensor.ModelLoadException;
 
 /**
  * A validated diffusers scheduler config (v0.21.4 semantics) for one scheduler class.
@@ -101,7 +102,7 @@ public record SchedulerConfig(
             case PNDM -> {
                 alphaToOne = c.bool("set_alpha_to_one", false);
                 // Only PLMS is implemented; diffusers' default (false) starts with Runge–Kutta steps.
-                if (!c.bool("skip_prk_steps", false)) throw c.error("skip_prk_steps", "true (only PLMS is supported)");
+                if (!c.bool("skip_prk_steps", false)) throw prkSteps(c);
             }
             case EULER -> {
                 c.requireOneOf("interpolation_type", "linear");
@@ -123,6 +124,24 @@ public record SchedulerConfig(
         }
         return new SchedulerConfig(c.source(), kind, numTrain, c.number("beta_start", 0.0001), c.number("beta_end", 0.02),
                 betas, prediction, spacing, offset, alphaToOne, clip, clipRange, order, lowerOrderFinal, lambdaMin);
+    }
+
+    /**
+     * PNDM without {@code skip_prk_steps} runs Runge–Kutta (PRK) warm-up steps, which are not
+     * implemented. diffusers' {@code PNDMScheduler.from_config(other)} takes that default (false)
+     * for a config of another class, and v0.21.4's text-to-image pipeline does not override it, so
+     * switching an SD model to PNDM by name would mean PRK there: refused, naming the key that
+     * makes it PLMS, rather than silently running another algorithm than diffusers would.
+     */
+    private static ModelLoadException prkSteps(ConfigFile c) {
+        String cls = c.string("_class_name", Kind.PNDM.className);
+        if (!cls.equals(Kind.PNDM.className) && !c.has("skip_prk_steps")) {
+            return new ModelLoadException(c.source() + ": PNDMScheduler built from this " + cls + " config gets diffusers'"
+                    + " default skip_prk_steps = false, i.e. Runge-Kutta (PRK) warm-up steps, which are not implemented;"
+                    + " add \"skip_prk_steps\": true to this file to run PLMS as Stable Diffusion's own PNDM configs do,"
+                    + " or choose another scheduler");
+        }
+        return c.error("skip_prk_steps", "true (only PLMS is implemented; the Runge-Kutta (PRK) warm-up steps are not)");
     }
 
     private static <E> E pick(ConfigFile c, String field, String dflt, E[] values, java.util.function.Function<E, String> key) {

@@ -46,6 +46,31 @@ class SchedulerConfigTest {
         assertEquals(Scheduler.names(), java.util.List.of("ddim", "pndm", "euler", "euler_ancestral", "lms", "dpmpp_2m"));
     }
 
+    /**
+     * PNDMScheduler.from_config(ddim_config) in diffusers 0.21.4 takes skip_prk_steps = False and
+     * would run Runge-Kutta steps, which we do not implement: a clear refusal naming the key,
+     * and with the key PLMS built from the DDIM config's shared keys.
+     */
+    @Test
+    void pndmByNameFromAnotherConfigNeedsSkipPrkSteps() throws Exception {
+        String ddim = "{\"_class_name\":\"DDIMScheduler\",\"beta_schedule\":\"scaled_linear\",\"beta_start\":0.00085,"
+                + "\"beta_end\":0.012,\"set_alpha_to_one\":false,\"steps_offset\":1,\"clip_sample\":false%s}";
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> Scheduler.named("pndm", json(String.format(ddim, ""))));
+        assertTrue(e.getMessage().startsWith("test.json: PNDMScheduler built from this DDIMScheduler config"), e.getMessage());
+        assertTrue(e.getMessage().contains("Runge-Kutta (PRK)") && e.getMessage().contains("\"skip_prk_steps\": true"), e.getMessage());
+
+        Scheduler pndm = Scheduler.named("pndm", json(String.format(ddim, ",\"skip_prk_steps\":true")));
+        assertInstanceOf(PndmScheduler.class, pndm);
+        pndm.setTimesteps(12);
+        // leading spacing with steps_offset 1, the second timestep repeated (PLMS warm-up)
+        assertArrayEquals(new double[] {914, 831, 831, 748}, java.util.Arrays.copyOf(pndm.timesteps(), 4));
+        // the fixture's own PNDM config and the DDIM-derived one give the same scheduler
+        Scheduler own = Scheduler.fromConfig(pndmFixture());
+        own.setTimesteps(12);
+        assertArrayEquals(own.timesteps(), pndm.timesteps());
+        assertEquals(own.config().betaSchedule(), pndm.config().betaSchedule());
+    }
+
     @Test
     void dpmSolverReadsInfinityAndDropsDuplicateTimesteps() throws Exception {
         Scheduler dpm = Scheduler.fromConfig(ConfigFile.read(Shared.golden("sampler-dpmpp_2m").resolve("config.json")));
