@@ -258,7 +258,7 @@ final class OtherGoldenFolder {
         byte[] rgb = new byte[53 * 37 * 3];
         new Random(8).nextBytes(rgb);
         new RgbImage(53, 37, rgb).writePng(dir.resolve("input.png"));
-        Tensor expected = ClipPreprocess.pixelValues(List.of(ImageDecoder.read(dir.resolve("input.png"))), "cpu").select(0, 0);
+        Tensor expected = ClipPreprocess.pixelValues(List.of(ImageDecoder.read(dir.resolve("input.png"))), 32, "cpu").select(0, 0);
         io(dir, Map.of("pixel_values", expected));
     }
 
