@@ -25,7 +25,7 @@ import java.util.function.Consumer;
  * renamed to {@code NAME}. Uses the JDK's {@link HttpClient}; range requests, redirects and one
  * header are all it takes, so no HTTP library is added.
  */
-final class Downloader {
+public final class Downloader {
     static final int ATTEMPTS = 3;
     private static final int MAX_REDIRECTS = 10;
 
@@ -169,7 +169,8 @@ final class Downloader {
         };
     }
 
-    static String sha256(Path file) throws IOException {
+    /** The SHA-256 of a file's bytes, hex. */
+    public static String sha256(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] buffer = new byte[1 << 20];

@@ -1,7 +1,6 @@
 package org.evallearn.technique;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.io.Writer;
@@ -10,14 +9,11 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Properties;
 import java.util.stream.Stream;
+import org.evallearn.models.Downloader;
 
 /**
  * What technique caches key a base model by: the SHA-256 of its files' contents, so a folder
@@ -59,7 +55,7 @@ public final class ModelFingerprint {
                 if (entry != null && entry.startsWith(stamp)) {
                     hash = entry.substring(stamp.length());
                 } else {
-                    hash = sha256(f);
+                    hash = Downloader.sha256(f);
                     known.setProperty(id, stamp + hash);
                     changed = true;
                 }
@@ -90,22 +86,6 @@ public final class ModelFingerprint {
         }
         out.sort(null);
         return out;
-    }
-
-    static String sha256(Path file) throws IOException {
-        MessageDigest digest;
-        try {
-            digest = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
-            byte[] buffer = new byte[1 << 20];
-            while (in.read(buffer) >= 0) {
-                // the digest sees every byte read
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
     }
 
     private static Properties read(Path memo) {
