@@ -84,13 +84,21 @@ public final class ClipTokenizer {
      * max_length=77, truncation=True)).
      */
     public long[] sdInputIds(String text) {
+        int[] ids = inputIds(text);
+        long[] out = new long[maxLength];
+        for (int i = 0; i < ids.length; i++) out[i] = ids[i];
+        Arrays.fill(out, ids.length, maxLength, padId);
+        return out;
+    }
+
+    /** {@link #sdInputIds(String)} before the padding: BOS, the first {@code maxLength - 2} BPE ids, EOS. */
+    public int[] inputIds(String text) {
         int[] ids = encode(text);
         int kept = Math.min(ids.length, maxLength - 2);
-        long[] out = new long[maxLength];
+        int[] out = new int[kept + 2];
         out[0] = bosId;
-        for (int i = 0; i < kept; i++) out[i + 1] = ids[i];
+        System.arraycopy(ids, 0, out, 1, kept);
         out[kept + 1] = eosId;
-        Arrays.fill(out, kept + 2, maxLength, padId);
         return out;
     }
 

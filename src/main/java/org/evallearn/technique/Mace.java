@@ -87,17 +87,6 @@ public final class Mace {
         return new int[][] {o, n};
     }
 
-    /** [BOS] + BPE ids + [EOS], truncated as the encoder input is. */
-    private static int[] tokenIds(StableDiffusionPipeline pipe, String text) {
-        int[] bpe = pipe.tokenizer().encode(text);
-        int kept = Math.min(bpe.length, pipe.tokenizer().maxLength() - 2);
-        int[] out = new int[kept + 2];
-        out[0] = pipe.tokenizer().bosId();
-        System.arraycopy(bpe, 0, out, 1, kept);
-        out[kept + 1] = pipe.tokenizer().eosId();
-        return out;
-    }
-
     /** The CFR rows of {@code concept} against {@code from} ({@code ""}: removed); handed up to the caller's scope. */
     public static ConceptRows conceptRows(StableDiffusionPipeline pipe, String concept, String from) {
         try (Scope s = Scope.open()) {
@@ -108,7 +97,8 @@ public final class Mace {
             List<Tensor> e = new ArrayList<>();
             List<Tensor> g = new ArrayList<>();
             for (int i = 0; i < TEMPLATES.size(); i++) {
-                int[][] at = matchedPositions(tokenIds(pipe, olds.get(i)), tokenIds(pipe, news.get(i)), pipe.tokenizer().maxLength());
+                int[][] at = matchedPositions(pipe.tokenizer().inputIds(olds.get(i)), pipe.tokenizer().inputIds(news.get(i)),
+                        pipe.tokenizer().maxLength());
                 e.add(erased.select(0, i).index_select(0, longIndex(at[0], erased)));
                 g.add(target.select(0, i).index_select(0, longIndex(at[1], target)));
             }
