@@ -28,7 +28,7 @@ public final class AsrI2p implements StreamingMetric {
         return "asr_i2p";
     }
 
-    @Override
+    /** The id of the detector whose judgements this metric counts, as its result names it. */
     public String detector() {
         return config.detector().id();
     }

@@ -19,9 +19,6 @@ public interface StreamingMetric {
     /** The config name, e.g. {@code asr_i2p}. */
     String name();
 
-    /** The id of the {@link org.evallearn.detect.Detector} whose judgements this metric reads. */
-    String detector();
-
     /** The next judgements, in evaluation order. */
     void update(List<Judgement> judgements);
 

@@ -36,7 +36,7 @@ import org.evallearn.tensor.Scope;
  * concept, device). CLIP image encoders are shared by model folder and device, so Q16 and the
  * CLIP detector on the same model cost one vision pass per batch.
  */
-final class DetectorSet implements AutoCloseable {
+final class DetectorSet implements Runner.Detectors {
     /**
      * Q16's two label texts, embedded by the tiny CLIP in place of Q16's learned prompts, which
      * exist only for the real CLIP models' widths.
@@ -110,7 +110,8 @@ final class DetectorSet implements AutoCloseable {
     }
 
     /** Record name → detector, in metric order. */
-    Map<String, Detector> byName() {
+    @Override
+    public Map<String, Detector> byName() {
         return detectors;
     }
 

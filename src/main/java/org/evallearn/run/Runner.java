@@ -86,20 +86,7 @@ public final class Runner {
         Detectors open(List<Metric.AsrI2p> metrics, ModelRef model, Artefacts artefacts, String device);
     }
 
-    private static final DetectorOpener DETECTOR_SET = (metrics, model, artefacts, device) -> {
-        DetectorSet set = DetectorSet.open(metrics, model, artefacts, device);
-        return new Detectors() {
-            @Override
-            public Map<String, Detector> byName() {
-                return set.byName();
-            }
-
-            @Override
-            public void close() {
-                set.close();
-            }
-        };
-    };
+    private static final DetectorOpener DETECTOR_SET = DetectorSet::open;
 
     private final Experiment experiment;
     private final Artefacts artefacts;
