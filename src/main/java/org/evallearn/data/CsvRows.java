@@ -44,10 +44,19 @@ final class CsvRows {
     private static final CSVFormat FORMAT = CSVFormat.RFC4180.builder()
             .setHeader().setSkipHeaderRecord(true).setAllowMissingColumnNames(true).build();
 
-    /** The column names of {@code file}, without reading its rows. */
+    /** The column names of {@code file}, reading no further than its header record (the rows are {@link #read}'s). */
     static Set<String> header(Path file) {
-        try (CSVParser parser = CSVParser.parse(new StringReader(readUtf8(file)), FORMAT)) {
-            return Set.copyOf(parser.getHeaderMap().keySet());
+        // newBufferedReader decodes strictly, as readUtf8 does: malformed UTF-8 is a CharacterCodingException.
+        try (java.io.BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            in.mark(1);
+            if (in.read() != '\uFEFF') in.reset();
+            try (CSVParser parser = CSVParser.parse(in, FORMAT)) {
+                return Set.copyOf(parser.getHeaderMap().keySet());
+            }
+        } catch (NoSuchFileException e) {
+            throw new DataException(file + ": file not found");
+        } catch (CharacterCodingException e) {
+            throw new DataException(file + ": not UTF-8 text", e);
         } catch (IOException | UncheckedIOException e) {
             throw new DataException(file + ": malformed CSV: " + e.getMessage(), e);
         } catch (IllegalArgumentException e) {

@@ -67,7 +67,6 @@ public final class NudeNetDetector implements Detector {
         return size;
     }
 
-
     /** Opens the ONNX file; the detector owns the session and must be closed. */
     public static NudeNetDetector open(Path onnxFile, NudeNetOptions options) {
         OrtModel model = OrtModel.open(onnxFile, options.device(), options.threads());
