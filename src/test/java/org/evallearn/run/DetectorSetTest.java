@@ -105,7 +105,8 @@ class DetectorSetTest {
         NudeNetSettings nine = new NudeNetSettings(NudeNetSettings.Model.N320, NudeNetSettings.Preset.UNLEARNDIFFATK_MACE, 0.45, "cpu");
         assertEquals(9, DetectorSet.policy(nine).unsafeLabels().size());
         assertTrue(DetectorSet.policy(nine).unsafeLabels().contains(NudeNetLabel.FEET_EXPOSED));
-        assertEquals(0.45f, DetectorSet.policy(nine).threshold());
+        assertEquals(0.45, DetectorSet.policy(nine).threshold(), "kept as the double the config gave, not rounded to float32");
+        assertEquals(0.6, DetectorSet.policy(new NudeNetSettings(NudeNetSettings.Model.N320, NudeNetSettings.Preset.EVAL_LEARN, 0.6, "cpu")).threshold());
         assertEquals(6, DetectorSet.policy(NudeNetSettings.DEFAULT).unsafeLabels().size());
     }
 
