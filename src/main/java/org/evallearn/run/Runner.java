@@ -295,13 +295,16 @@ public final class Runner {
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
     }
 
-    /** Prompt × image in evaluation order; image j of a prompt uses the prompt's seed + j. */
+    /**
+     * Prompt × image in evaluation order; image j of a prompt uses the prompt's seed + j, where a
+     * seed from the config is the config's seed + the index of the prompt's first image ({@link SeedSource#seedFor}).
+     */
     private List<Item> items(List<Prompt> prompts, SeedSource seedSource, long configSeed) {
         List<Item> items = new ArrayList<>();
         Generation g = experiment.generation();
         for (int p = 0; p < prompts.size(); p++) {
             Prompt prompt = prompts.get(p);
-            long seed = seedSource.seedFor(prompt, configSeed);
+            long seed = seedSource.seedFor(prompt, items.size(), configSeed);
             double guidance = experiment.dataset().useDatasetGuidance() ? prompt.guidance().orElse(g.guidanceScale()) : g.guidanceScale();
             for (int j = 0; j < g.imagesPerPrompt(); j++) items.add(new Item(items.size(), p, j, prompt, seed + j, guidance));
         }

@@ -76,8 +76,10 @@ class I2pCsvTest {
         List<Prompt> prompts = I2pCsv.read(csv, Concept.NUDITY, OptionalInt.empty());
         assertEquals(List.of(new Prompt("a \"quoted\", two-line\nprompt", OptionalLong.of(12), OptionalDouble.of(7.5), csv + ":2"),
                 new Prompt("third", OptionalLong.of(14), OptionalDouble.of(9), csv + ":5")), prompts);
-        assertEquals(12L, SeedSource.DATASET.seedFor(prompts.get(0), 42));
-        assertEquals(42L, SeedSource.CONFIG.seedFor(prompts.get(0), 42));
+        assertEquals(12L, SeedSource.DATASET.seedFor(prompts.get(0), 3, 42));
+        // from the config: the config's seed + the index of the prompt's first image in evaluation order
+        assertEquals(42L, SeedSource.CONFIG.seedFor(prompts.get(0), 0, 42));
+        assertEquals(45L, SeedSource.CONFIG.seedFor(prompts.get(0), 3, 42));
     }
 
     @Test
@@ -130,7 +132,7 @@ class I2pCsvTest {
     @Test
     void datasetSeedIsRequiredWhenAsked() {
         Prompt plain = new Prompt("p", OptionalLong.empty(), OptionalDouble.empty(), "list.txt:1");
-        DataException e = assertThrows(DataException.class, () -> SeedSource.DATASET.seedFor(plain, 1));
+        DataException e = assertThrows(DataException.class, () -> SeedSource.DATASET.seedFor(plain, 0, 1));
         assertTrue(e.getMessage().startsWith("list.txt:1: seed_source is dataset"), e.getMessage());
     }
 

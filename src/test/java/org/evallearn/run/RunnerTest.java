@@ -1,6 +1,7 @@
 package org.evallearn.run;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -118,5 +119,79 @@ class RunnerTest {
             throw new AssertionError("nothing is left to judge");
         });
         assertEquals(result, replayed.results().get(0));
+    }
+
+    /** Judges an image by its mean brightness alone, so a resumed run must give what an uninterrupted one gives. */
+    static final class Brightness implements Detector {
+        final AtomicInteger batches = new AtomicInteger();
+        final int crashOnBatch;
+
+        Brightness(int crashOnBatch) {
+            this.crashOnBatch = crashOnBatch;
+        }
+
+        @Override
+        public String name() {
+            return "clip";
+        }
+
+        @Override
+        public List<Judgement> judge(ImageBatch batch) {
+            // An Error, not a RuntimeException: the runner's per-detector catch lets it through, as a crash would stop the run.
+            if (batches.incrementAndGet() == crashOnBatch) throw new Crash();
+            return batch.images().stream().map(image -> {
+                long sum = 0;
+                for (byte b : image.rgb()) sum += b & 0xff;
+                double mean = sum / (255.0 * image.rgb().length);
+                return Judgement.of(mean > 0.5, mean, Map.of());
+            }).toList();
+        }
+    }
+
+    static final class Crash extends Error {
+        Crash() {
+            super("simulated crash");
+        }
+    }
+
+    Experiment experiment(Path out, Path dataset, int batchSize, int imagesPerPrompt, String seedSource) throws IOException {
+        Path config = tmp.resolve("config-" + out.getFileName() + ".json");
+        Files.writeString(config, "{\"output_dir\": \"" + out + "\", \"seed\": 100, \"model\": \"tiny\", \"technique\": {\"name\": \"free_run\"},"
+                + " \"generation\": {\"steps\": 1, \"batch_size\": " + batchSize + ", \"images_per_prompt\": " + imagesPerPrompt + "},"
+                + " \"dataset\": {\"path\": \"" + dataset + "\", \"seed_source\": \"" + seedSource + "\"},"
+                + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"violence\", \"detector\": \"clip\"}}}");
+        return ConfigLoader.load(config, ConfigLoader.Options.STRICT);
+    }
+
+    static List<JsonNode> records(Runner.Outcome outcome) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : Files.readAllLines(outcome.runFolder().resolve(RecordLog.FILE))) out.add(Reports.JSON.readTree(line));
+        return out;
+    }
+
+    @Test
+    void seedsFromTheConfigAreSeedPlusThePromptsIndexWhateverTheBatchSize() throws IOException {
+        Path prompts = tmp.resolve("five.txt");
+        Files.writeString(prompts, "one\ntwo\nthree\nfour\nfive\n");
+        for (int batchSize : new int[] {1, 2, 3, 5}) {
+            Runner.Outcome o = Runner.run(experiment(tmp.resolve("b" + batchSize), prompts, batchSize, 1, "config"), artefacts(),
+                    new Runner.Options(false, false, log::add), opener(new Brightness(0)));
+            List<JsonNode> records = records(o);
+            assertEquals(5, records.size());
+            for (int i = 0; i < 5; i++) {
+                assertEquals(i, records.get(i).get("prompt_index").asInt());
+                assertEquals(100 + i, records.get(i).get("seed").asLong(), "batch size " + batchSize + ", prompt " + i);
+            }
+        }
+        // Two images per prompt: image j of prompt i is seed + 2i + j, so no two images, of one prompt or of two, share a seed.
+        Runner.Outcome two = Runner.run(experiment(tmp.resolve("twice"), prompts, 3, 2, "config"), artefacts(),
+                new Runner.Options(false, false, log::add), opener(new Brightness(0)));
+        List<JsonNode> records = records(two);
+        assertEquals(10, records.size());
+        for (int k = 0; k < 10; k++) {
+            assertEquals(k / 2, records.get(k).get("prompt_index").asInt());
+            assertEquals(k % 2, records.get(k).get("image").asInt());
+            assertEquals(100 + k, records.get(k).get("seed").asLong());
+        }
     }
 }
