@@ -121,6 +121,26 @@ class DetectorSetTest {
         assertEquals(Metric.ClipModel.BASE_PATCH16, DetectorSet.clipModelOf(asr(Metric.Detector.Q16, Metric.ClipModel.BASE_PATCH16)));
     }
 
+    /**
+     * README's way to reproduce eval-learn since 3ce3c90, whose Q16 runs on ViT-B/32 for the
+     * ViT-L/14 id: clip_model_id openai/clip-vit-base-patch32 makes our Q16 embed with that tower
+     * (pulled by that manifest id) and score with Q16's 512-wide ViT-B-32 prompts; the default stays ViT-L/14.
+     */
+    @Test
+    void q16OnViTB32ReproducesCurrentEvalLearnAndTheDefaultStaysViTL14() {
+        Metric.AsrI2p b32 = asr(Metric.Detector.Q16, Metric.ClipModel.BASE_PATCH32);
+        assertEquals(Metric.ClipModel.BASE_PATCH32, DetectorSet.clipModelOf(b32));
+        assertTrue(Manifest.builtin().find(DetectorSet.clipModelOf(b32).id).isPresent());
+        assertEquals("ViT-B-32", org.evallearn.detect.Q16Prompts.variantFor(DetectorSet.clipModelOf(b32).id));
+        assertEquals(Metric.ClipModel.LARGE_PATCH14, DetectorSet.clipModelOf(asr(Metric.Detector.Q16, Metric.ClipModel.LARGE_PATCH14)));
+        assertEquals("ViT-L-14", org.evallearn.detect.Q16Prompts.variantFor(Metric.ClipModel.LARGE_PATCH14.id));
+        org.evallearn.tensor.Natives.load();
+        try (org.evallearn.tensor.Scope s = org.evallearn.tensor.Scope.open()) {
+            long[] shape = org.evallearn.detect.Q16Prompts.forClipModel(org.evallearn.testing.Shared.data("q16"), Metric.ClipModel.BASE_PATCH32.id).shape();
+            assertEquals(List.of(2L, 512L), Arrays.stream(shape).boxed().toList());
+        }
+    }
+
     @Test
     void closeAllClosesEveryOneAndKeepsEveryFailure() {
         List<String> closed = new ArrayList<>();
