@@ -16,7 +16,8 @@ import java.util.Set;
  * ({@code sd_seed}, {@code sd_guidance_scale}) or ESD's 4703-row copy ({@code evaluation_seed},
  * {@code evaluation_guidance}, {@code case_number}). Selection follows eval-learn's
  * {@code load_i2p_csv}: a row matches when the concept's category is one of its comma-separated,
- * trimmed categories, and {@code limit} keeps the first matches in file order.
+ * trimmed categories, and {@code limit} keeps the first matches in file order. A matching row that
+ * cannot be evaluated is skipped and listed ({@link #select}), not fatal to the run.
  */
 public final class I2pCsv {
     private I2pCsv() {}
@@ -47,8 +48,21 @@ public final class I2pCsv {
         return Optional.of(header.contains("evaluation_seed") ? Variant.ESD_4703 : Variant.HUGGING_FACE);
     }
 
-    /** The prompts of {@code concept}, the first {@code limit} of them (empty: all), in file order. */
+    /** The prompts of {@code concept}, the first {@code limit} matching rows (empty: all) in file order, skipped rows left out. */
     public static List<Prompt> read(Path file, Concept concept, OptionalInt limit) {
+        return select(file, concept, limit).prompts();
+    }
+
+    /**
+     * The first {@code limit} rows of {@code concept} (empty: all), in file order, as prompts, and
+     * those of them that cannot be evaluated (an empty prompt; a seed, guidance or case number
+     * that is not a valid number) as skipped rows. A skipped row counts toward {@code limit}:
+     * eval-learn selects the first {@code limit} matching rows before it generates from any, so
+     * the prompts evaluated here are always among those eval-learn evaluates. A file that cannot
+     * be read as an I2P CSV (not UTF-8, malformed quoting, a row with the wrong number of fields,
+     * no {@code prompt} or {@code categories} column) is a {@link DataException}.
+     */
+    public static PromptSelection select(Path file, Concept concept, OptionalInt limit) {
         if (limit.isPresent() && limit.getAsInt() < 1) {
             throw new IllegalArgumentException("limit must be at least 1, got " + limit.getAsInt());
         }
@@ -63,43 +77,56 @@ public final class I2pCsv {
         String guidanceColumn = csv.firstColumn("evaluation_guidance", "sd_guidance_scale");
         String caseColumn = csv.firstColumn("case_number");
         List<Prompt> prompts = new ArrayList<>();
+        List<SkippedRow> skipped = new ArrayList<>();
         for (CsvRows.Row row : csv.rows) {
-            if (limit.isPresent() && prompts.size() == limit.getAsInt()) break;
+            if (limit.isPresent() && prompts.size() + skipped.size() == limit.getAsInt()) break;
             if (!matches(row.get("categories"), concept)) continue;
-            // Only the rows a run uses are checked, so a bad row of another concept does not stop this one.
+            // Only the rows a run uses are checked, so a bad row of another concept is not even listed.
             String where = file + ":" + row.line();
-            String text = row.get("prompt");
-            if (text.isBlank()) throw new DataException(where + ": missing prompt");
-            OptionalLong seed = seedColumn == null ? OptionalLong.empty() : OptionalLong.of(nonNegativeInteger(row.get(seedColumn), seedColumn, where));
-            OptionalDouble guidance = guidanceColumn == null ? OptionalDouble.empty()
-                    : OptionalDouble.of(parseGuidance(row.get(guidanceColumn), guidanceColumn, where));
-            OptionalLong caseNumber = caseColumn == null ? OptionalLong.empty() : OptionalLong.of(nonNegativeInteger(row.get(caseColumn), caseColumn, where));
-            prompts.add(new Prompt(text, seed, guidance, where, caseNumber));
+            OptionalLong caseNumber = OptionalLong.empty();
+            try {
+                caseNumber = caseColumn == null ? OptionalLong.empty() : OptionalLong.of(nonNegativeInteger(row.get(caseColumn), caseColumn));
+                String text = row.get("prompt");
+                if (text.isBlank()) throw new BadRow(text.isEmpty() ? "empty prompt" : "blank prompt (whitespace only)");
+                OptionalLong seed = seedColumn == null ? OptionalLong.empty() : OptionalLong.of(nonNegativeInteger(row.get(seedColumn), seedColumn));
+                OptionalDouble guidance = guidanceColumn == null ? OptionalDouble.empty()
+                        : OptionalDouble.of(parseGuidance(row.get(guidanceColumn), guidanceColumn));
+                prompts.add(new Prompt(text, seed, guidance, where, caseNumber));
+            } catch (BadRow e) {
+                skipped.add(new SkippedRow(where, caseNumber, e.getMessage()));
+            }
         }
-        return prompts;
+        return new PromptSelection(prompts, skipped);
+    }
+
+    /** What is wrong with one row; caught per row, never thrown out of {@link #select}. */
+    private static final class BadRow extends RuntimeException {
+        BadRow(String reason) {
+            super(reason, null, false, false);
+        }
     }
 
     static boolean matches(String categories, Concept concept) {
         return Arrays.stream(categories.split(",")).map(String::trim).anyMatch(concept.i2pCategory::equals);
     }
 
-    private static long nonNegativeInteger(String value, String column, String where) {
+    private static long nonNegativeInteger(String value, String column) {
         try {
             long seed = Long.parseLong(value.trim());
             if (seed < 0) throw new NumberFormatException();
             return seed;
         } catch (NumberFormatException e) {
-            throw new DataException(where + ": " + column + " '" + value + "' is not a non-negative integer");
+            throw new BadRow(column + " '" + value + "' is not a non-negative integer");
         }
     }
 
-    private static double parseGuidance(String value, String column, String where) {
+    private static double parseGuidance(String value, String column) {
         try {
             double guidance = Double.parseDouble(value.trim());
             if (!Double.isFinite(guidance) || guidance < 0) throw new NumberFormatException();
             return guidance;
         } catch (NumberFormatException e) {
-            throw new DataException(where + ": " + column + " '" + value + "' is not a non-negative number");
+            throw new BadRow(column + " '" + value + "' is not a non-negative number");
         }
     }
 }

@@ -9,32 +9,48 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.OptionalDouble;
+import java.util.OptionalInt;
 import java.util.OptionalLong;
 
 /**
  * User prompt files: a {@code .csv} with a {@code prompt} column (eval-learn's
  * {@code examples/data/*_prompts.csv}), or any other file as plain text, one prompt per line,
- * blank lines skipped. Such prompts carry no seed or guidance of their own.
+ * blank lines skipped. Such prompts carry no seed or guidance of their own. A CSV row with a blank
+ * prompt is a skipped row, listed in the report, as in an I2P CSV.
  */
 public final class PromptList {
     private PromptList() {}
 
+    /** Every prompt of {@code file}, skipped CSV rows left out. */
     public static List<Prompt> read(Path file) {
-        return file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv") ? readCsv(file) : readText(file);
+        return select(file, OptionalInt.empty()).prompts();
     }
 
-    private static List<Prompt> readCsv(Path file) {
+    /**
+     * The first {@code limit} prompts (empty: all). For a CSV, {@code limit} counts rows, a skipped
+     * one included, as for an I2P CSV ({@link I2pCsv#select}); a text file's blank lines are no prompts.
+     */
+    public static PromptSelection select(Path file, OptionalInt limit) {
+        if (limit.isPresent() && limit.getAsInt() < 1) throw new IllegalArgumentException("limit must be at least 1, got " + limit.getAsInt());
+        if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".csv")) return readCsv(file, limit);
+        List<Prompt> prompts = readText(file);
+        return new PromptSelection(limit.isPresent() && prompts.size() > limit.getAsInt() ? prompts.subList(0, limit.getAsInt()) : prompts, List.of());
+    }
+
+    private static PromptSelection readCsv(Path file, OptionalInt limit) {
         CsvRows csv = CsvRows.read(file);
         if (!csv.hasColumn("prompt")) {
             throw new DataException(file + ": no 'prompt' column (columns found: " + String.join(",", csv.header.keySet()) + ")");
         }
         List<Prompt> prompts = new ArrayList<>();
+        List<SkippedRow> skipped = new ArrayList<>();
         for (CsvRows.Row row : csv.rows) {
-            String text = row.get("prompt");
-            if (text.isBlank()) throw new DataException(file + ":" + row.line() + ": missing prompt");
-            prompts.add(new Prompt(text, OptionalLong.empty(), OptionalDouble.empty(), file + ":" + row.line()));
+            if (limit.isPresent() && prompts.size() + skipped.size() == limit.getAsInt()) break;
+            String text = row.get("prompt"), where = file + ":" + row.line();
+            if (text.isBlank()) skipped.add(new SkippedRow(where, OptionalLong.empty(), text.isEmpty() ? "empty prompt" : "blank prompt (whitespace only)"));
+            else prompts.add(new Prompt(text, OptionalLong.empty(), OptionalDouble.empty(), where));
         }
-        return prompts;
+        return new PromptSelection(prompts, skipped);
     }
 
     private static List<Prompt> readText(Path file) {

@@ -32,10 +32,18 @@ public enum SeedSource {
         return !prompts.isEmpty() && prompts.stream().allMatch(p -> p.seed().isPresent()) ? DATASET : CONFIG;
     }
 
-    /** The seed to generate {@code prompt} with; a dataset seed that the row lacks is a {@link DataException}. */
-    public long seedFor(Prompt prompt, long configSeed) {
+    /**
+     * The seed of {@code prompt}'s first image (image {@code j} adds {@code j}). From the config:
+     * {@code configSeed + firstImage}, where {@code firstImage} is the index in evaluation order of
+     * the prompt's first image, i.e. {@code i · images_per_prompt} for the {@code i}-th prompt
+     * evaluated; with one image per prompt, prompt {@code i} gets {@code seed + i}, as eval-learn's
+     * wrappers meant ({@code manual_seed(seed + i)}, though they restart {@code i} in each batch).
+     * It depends on neither the batch size nor a resume, and no two images share a seed. From
+     * the dataset: the row's seed; a row without one is a {@link DataException}.
+     */
+    public long seedFor(Prompt prompt, long firstImage, long configSeed) {
         return switch (this) {
-            case CONFIG -> configSeed;
+            case CONFIG -> configSeed + firstImage;
             case DATASET -> prompt.seed().orElseThrow(() -> new DataException(prompt.origin()
                     + ": seed_source is dataset but this prompt has no seed column (evaluation_seed or sd_seed)"));
         };

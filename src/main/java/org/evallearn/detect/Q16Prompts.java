@@ -21,10 +21,10 @@ public final class Q16Prompts {
     public static final int INAPPROPRIATE = 1;
 
     /**
-     * Hugging Face CLIP model id → Q16 prompts folder. The Python wrapper we port maps
-     * {@code openai/clip-vit-large-patch14} to ViT-B/32 through a dictionary literal that repeats
-     * a key (the later entry wins); ViT-B/32 prompts are 512-wide and cannot score 768-wide
-     * ViT-L/14 embeddings, so we map each model to its own prompts and do not copy that bug.
+     * Hugging Face CLIP model id → Q16 prompts folder, each model to its own. eval-learn since
+     * {@code 3ce3c90} maps {@code openai/clip-vit-large-patch14} to Q16's ViT-B/32 through a
+     * dictionary literal that repeats that key (the later entry wins); we keep ViT-L/14 for it, and
+     * {@code openai/clip-vit-base-patch32} is how a config asks for what eval-learn now runs.
      */
     private static final Map<String, String> VARIANTS = Map.of(
             "openai/clip-vit-large-patch14", "ViT-L-14",

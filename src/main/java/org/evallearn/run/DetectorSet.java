@@ -158,7 +158,7 @@ final class DetectorSet implements Runner.Detectors {
             case EVAL_LEARN -> NudityPolicy.DEFAULT;
             case UNLEARNDIFFATK_MACE -> NudityPolicy.UNLEARNDIFFATK_MACE;
         };
-        return new NudityPolicy(preset.unsafeLabels(), (float) s.threshold());
+        return new NudityPolicy(preset.unsafeLabels(), s.threshold());
     }
 
     static OrtDevice ortDevice(String device) {

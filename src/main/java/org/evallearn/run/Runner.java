@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.function.Consumer;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
@@ -33,7 +32,9 @@ import org.evallearn.data.Concept;
 import org.evallearn.data.I2pCsv;
 import org.evallearn.data.Prompt;
 import org.evallearn.data.PromptList;
+import org.evallearn.data.PromptSelection;
 import org.evallearn.data.SeedSource;
+import org.evallearn.data.SkippedRow;
 import org.evallearn.detect.Detector;
 import org.evallearn.detect.ImageBatch;
 import org.evallearn.detect.Judgement;
@@ -124,6 +125,7 @@ public final class Runner {
         Metric.AsrI2p primary = judged.get(0);
         Dataset dataset = Dataset.read(experiment.dataset().path().orElseGet(artefacts::i2pCsv), primary, experiment.dataset().seedSource());
         List<Prompt> prompts = dataset.prompts();
+        for (SkippedRow row : dataset.skipped()) options.log().accept("warning: skipped dataset row " + row.describe());
         // Missing weights fail here, before a run folder exists.
         artefacts.pipeline(experiment.model());
         DetectorSet.requireArtefacts(judged, experiment.model(), artefacts);
@@ -162,7 +164,7 @@ public final class Runner {
                     fullExtras(raw, m), dataset.concept().id, options.log()));
         }
         info.complete(runFolder);
-        return new Outcome(runFolder, reports, results, summary(metrics, results, reports.get(0)));
+        return new Outcome(runFolder, reports, results, summary(metrics, results, dataset.skipped().size(), reports.get(0)));
     }
 
     private void generate(List<Item> todo, int total, List<Metric.AsrI2p> judged, List<StreamingMetric> metrics, List<String> recorded,
@@ -295,13 +297,16 @@ public final class Runner {
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
     }
 
-    /** Prompt × image in evaluation order; image j of a prompt uses the prompt's seed + j. */
+    /**
+     * Prompt × image in evaluation order; image j of a prompt uses the prompt's seed + j, where a
+     * seed from the config is the config's seed + the index of the prompt's first image ({@link SeedSource#seedFor}).
+     */
     private List<Item> items(List<Prompt> prompts, SeedSource seedSource, long configSeed) {
         List<Item> items = new ArrayList<>();
         Generation g = experiment.generation();
         for (int p = 0; p < prompts.size(); p++) {
             Prompt prompt = prompts.get(p);
-            long seed = seedSource.seedFor(prompt, configSeed);
+            long seed = seedSource.seedFor(prompt, items.size(), configSeed);
             double guidance = experiment.dataset().useDatasetGuidance() ? prompt.guidance().orElse(g.guidanceScale()) : g.guidanceScale();
             for (int j = 0; j < g.imagesPerPrompt(); j++) items.add(new Item(items.size(), p, j, prompt, seed + j, guidance));
         }
@@ -320,6 +325,8 @@ public final class Runner {
         metadata.put("path", dataset.path().toString());
         metadata.put("seed_source", dataset.seedSource().id);
         metadata.put("seed", info.seed());
+        // Selected rows that could not be evaluated (case number, file:line, why); the images and the rate leave them out.
+        metadata.put("skipped_rows", dataset.skipped().stream().map(SkippedRow::toJson).toList());
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("name", result.name());
         details.put("value", result.value());
@@ -372,7 +379,7 @@ public final class Runner {
         return JsonNodeFactory.instance.objectNode();
     }
 
-    private static String summary(List<StreamingMetric> metrics, List<MetricResult> results, Path report) {
+    private static String summary(List<StreamingMetric> metrics, List<MetricResult> results, int skippedRows, Path report) {
         StringBuilder s = new StringBuilder();
         for (int i = 0; i < metrics.size(); i++) {
             Map<String, Object> d = results.get(i).details();
@@ -386,27 +393,26 @@ public final class Runner {
             }
             s.append("; ");
         }
+        if (skippedRows > 0) s.append(skippedRows).append(skippedRows == 1 ? " dataset row" : " dataset rows").append(" skipped (dataset_metadata.skipped_rows); ");
         return s.append("report: ").append(report).toString();
     }
 
     /**
      * The prompts a run evaluates and where they came from: an I2P CSV (either variant) or a
-     * prompt list; {@code seedSource} is the config's, or {@link SeedSource#defaultFor} the prompts.
+     * prompt list; {@code seedSource} is the config's, or {@link SeedSource#defaultFor} the prompts;
+     * {@code skipped} the selected rows that cannot be evaluated, which count toward {@code limit}.
      */
-    record Dataset(Path path, Optional<I2pCsv.Variant> variant, Concept concept, List<Prompt> prompts, SeedSource seedSource) {
+    record Dataset(Path path, Optional<I2pCsv.Variant> variant, Concept concept, List<Prompt> prompts, List<SkippedRow> skipped, SeedSource seedSource) {
         static Dataset read(Path path, Metric.AsrI2p metric, Optional<SeedSource> seedSource) {
             Optional<I2pCsv.Variant> variant = I2pCsv.variant(path);
-            List<Prompt> prompts = variant.isPresent() ? I2pCsv.read(path, metric.concept(), metric.limit()) : limit(PromptList.read(path), metric.limit());
-            return new Dataset(path, variant, metric.concept(), prompts, seedSource.orElseGet(() -> SeedSource.defaultFor(prompts)));
+            PromptSelection selection = variant.isPresent() ? I2pCsv.select(path, metric.concept(), metric.limit()) : PromptList.select(path, metric.limit());
+            List<Prompt> prompts = selection.prompts();
+            return new Dataset(path, variant, metric.concept(), prompts, selection.skipped(), seedSource.orElseGet(() -> SeedSource.defaultFor(prompts)));
         }
 
         /** eval-learn's {@code source} ("i2p_hf") for Hugging Face's I2P file; a prompt list by its file name. */
         String name() {
             return variant.map(v -> v.name).orElse(path.getFileName().toString());
-        }
-
-        private static List<Prompt> limit(List<Prompt> prompts, OptionalInt limit) {
-            return limit.isPresent() && prompts.size() > limit.getAsInt() ? prompts.subList(0, limit.getAsInt()) : prompts;
         }
     }
 

@@ -143,7 +143,8 @@ class RunEndToEndTest {
         assertEquals("asr_i2p", report.get("metric_name").asText());
         assertEquals("i2p_4703", report.get("dataset_name").asText());
         JsonNode metadata = report.get("dataset_metadata");
-        assertEquals(List.of("source", "repo_id", "concept", "total_loaded", "path", "seed_source", "seed"), fieldNames(metadata));
+        assertEquals(List.of("source", "repo_id", "concept", "total_loaded", "path", "seed_source", "seed", "skipped_rows"), fieldNames(metadata));
+        assertEquals(0, metadata.get("skipped_rows").size(), "the first 8 sexual rows are all good");
         assertEquals("i2p_4703", metadata.get("source").asText());
         assertEquals("nudity", metadata.get("concept").asText());
         assertEquals(8, metadata.get("total_loaded").asInt());
@@ -234,6 +235,39 @@ class RunEndToEndTest {
         try (Stream<Path> runs = Files.list(outputDir.resolve("runs"))) {
             return runs.findFirst().orElseThrow().resolve("images");
         }
+    }
+
+    /**
+     * The 4703-row file's empty prompt (case 2260, line 2268) is the 128th "illegal activity" row:
+     * at eval-learn's default limit of 500 the run judges the other 499 with the default detector
+     * (Q16 on the tiny CLIP) and lists the row. 8×8 images and one step keep 499 images at about
+     * 9 s of CPU (measured: `time java -jar target/evallearn.jar run` on this config, 8.6 s user).
+     */
+    @Test
+    void illegalActivityAtTheDefaultLimitSkipsTheEmptyPromptAndJudgesTheOther499() throws IOException {
+        Path out = tmp.resolve("illegal");
+        ObjectNode c = config(out, "illegal activity", "q16", 1, 100);
+        ((ObjectNode) c.get("generation")).put("steps", 1).put("height", 8).put("width", 8);
+        ObjectNode metric = (ObjectNode) c.at("/metric/config");
+        metric.remove("limit");
+        metric.remove("detector");
+        Run r = cli("run", write("illegal.json", c).toString());
+        assertEquals(0, r.exit(), r.err());
+        String origin = i2pCsv() + ":2268";
+        assertTrue(r.err().contains("warning: skipped dataset row " + origin + " (case 2260): empty prompt"), r.err());
+        JsonNode report = JSON.readTree(only(out, "_report.json").toFile());
+        assertEquals(JSON.createArrayNode().add(JSON.createObjectNode().put("case_number", 2260).put("origin", origin).put("reason", "empty prompt")),
+                report.at("/dataset_metadata/skipped_rows"));
+        assertEquals(499, report.at("/dataset_metadata/total_loaded").asInt());
+        JsonNode details = report.at("/metric_result/details");
+        assertEquals(499, details.get("total_images").asInt());
+        assertEquals("q16", details.get("detector").asText());
+        assertEquals(500, details.at("/config/limit").asInt());
+        assertEquals(details.get("unsafe_count").asInt() / 499.0, report.at("/metric_result/value").asDouble(), 0.0);
+        List<String> lines = records(out);
+        assertEquals(499, lines.size());
+        assertEquals(3429, JSON.readTree(lines.get(498)).get("case_number").asLong(), "the 500th selected row is the last");
+        assertTrue(lines.stream().noneMatch(l -> l.contains("\"case_number\":2260,")), "case 2260 has no record");
     }
 
     @Test

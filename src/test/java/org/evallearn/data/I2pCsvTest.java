@@ -76,30 +76,79 @@ class I2pCsvTest {
         List<Prompt> prompts = I2pCsv.read(csv, Concept.NUDITY, OptionalInt.empty());
         assertEquals(List.of(new Prompt("a \"quoted\", two-line\nprompt", OptionalLong.of(12), OptionalDouble.of(7.5), csv + ":2"),
                 new Prompt("third", OptionalLong.of(14), OptionalDouble.of(9), csv + ":5")), prompts);
-        assertEquals(12L, SeedSource.DATASET.seedFor(prompts.get(0), 42));
-        assertEquals(42L, SeedSource.CONFIG.seedFor(prompts.get(0), 42));
+        assertEquals(12L, SeedSource.DATASET.seedFor(prompts.get(0), 3, 42));
+        // from the config: the config's seed + the index of the prompt's first image in evaluation order
+        assertEquals(42L, SeedSource.CONFIG.seedFor(prompts.get(0), 0, 42));
+        assertEquals(45L, SeedSource.CONFIG.seedFor(prompts.get(0), 3, 42));
     }
 
     @Test
-    void malformedRowsNameFileAndLine() throws IOException {
+    void aFileThatCannotBeReadAsAWholeNamesFileAndLine() throws IOException {
         Path csv = tmp.resolve("bad.csv");
-        String header = "prompt,categories,sd_seed\n";
-        Files.writeString(csv, header + "fine,violence,1\n\"two\nlines\",violence,2\nshort,violence\n");
+        Files.writeString(csv, "prompt,categories,sd_seed\nfine,violence,1\n\"two\nlines\",violence,2\nshort,violence\n");
         DataException columns = assertThrows(DataException.class, () -> I2pCsv.read(csv, Concept.VIOLENCE, OptionalInt.empty()));
         assertEquals(csv + ":5: 2 fields, but the header has 3 (prompt,categories,sd_seed)", columns.getMessage());
 
-        Files.writeString(csv, header + "fine,violence,1\nseedless,violence,12.5\n");
-        DataException seed = assertThrows(DataException.class, () -> I2pCsv.read(csv, Concept.VIOLENCE, OptionalInt.empty()));
-        assertEquals(csv + ":3: sd_seed '12.5' is not a non-negative integer", seed.getMessage());
-
-        Files.writeString(csv, header + "fine,violence,1\n,violence,2\n");
-        DataException prompt = assertThrows(DataException.class, () -> I2pCsv.read(csv, Concept.VIOLENCE, OptionalInt.empty()));
-        assertEquals(csv + ":3: missing prompt", prompt.getMessage());
-        assertEquals(1, I2pCsv.read(csv, Concept.VIOLENCE, OptionalInt.of(1)).size(), "rows past the limit are not read");
+        Files.writeString(csv, "prompt,categories,sd_seed\n\"unclosed,violence,1\n");
+        DataException quoting = assertThrows(DataException.class, () -> I2pCsv.read(csv, Concept.VIOLENCE, OptionalInt.empty()));
+        assertTrue(quoting.getMessage().startsWith(csv + ": malformed CSV"), quoting.getMessage());
 
         Files.writeString(csv, "prompt,sd_seed\nx,1\n");
         DataException noCategories = assertThrows(DataException.class, () -> I2pCsv.read(csv, Concept.VIOLENCE, OptionalInt.empty()));
         assertTrue(noCategories.getMessage().startsWith(csv + ": no 'categories' column"), noCategories.getMessage());
+    }
+
+    @Test
+    void aBadRowCostsThatRowAndIsListedWithItsCaseNumberAndReason() throws IOException {
+        Path csv = tmp.resolve("bad.csv");
+        Files.writeString(csv, ",prompt,categories,evaluation_seed,evaluation_guidance,case_number\n"
+                + "0,fine,violence,1,7,0\n"
+                + "1,,violence,2,7,1\n"
+                + "2,other concept,sexual,x,7,2\n" // bad, but not selected: neither read nor listed
+                + "3,seedless,violence,12.5,7,3\n"
+                + "4,   ,violence,4,7,4\n"
+                + "5,no guidance,violence,5,-1,5\n"
+                + "6,bad case,violence,6,7,six\n"
+                + "7,last,violence,7,7,7\n");
+        PromptSelection all = I2pCsv.select(csv, Concept.VIOLENCE, OptionalInt.empty());
+        assertEquals(List.of("fine", "last"), all.prompts().stream().map(Prompt::text).toList());
+        assertEquals(List.of(
+                new SkippedRow(csv + ":3", OptionalLong.of(1), "empty prompt"),
+                new SkippedRow(csv + ":5", OptionalLong.of(3), "evaluation_seed '12.5' is not a non-negative integer"),
+                new SkippedRow(csv + ":6", OptionalLong.of(4), "blank prompt (whitespace only)"),
+                new SkippedRow(csv + ":7", OptionalLong.of(5), "evaluation_guidance '-1' is not a non-negative number"),
+                new SkippedRow(csv + ":8", OptionalLong.empty(), "case_number 'six' is not a non-negative integer")), all.skipped());
+        assertEquals(java.util.Map.of("case_number", 1L, "origin", csv + ":3", "reason", "empty prompt"), all.skipped().get(0).toJson());
+        assertEquals(csv + ":3 (case 1): empty prompt", all.skipped().get(0).describe());
+
+        // limit counts the rows selected, skipped ones included, as eval-learn selects before generating
+        PromptSelection two = I2pCsv.select(csv, Concept.VIOLENCE, OptionalInt.of(2));
+        assertEquals(List.of("fine"), two.prompts().stream().map(Prompt::text).toList());
+        assertEquals(1, two.skipped().size());
+        assertEquals(List.of("fine"), I2pCsv.read(csv, Concept.VIOLENCE, OptionalInt.of(1)).stream().map(Prompt::text).toList());
+        assertEquals(List.of(), I2pCsv.select(csv, Concept.VIOLENCE, OptionalInt.of(1)).skipped(), "rows past the limit are not read");
+    }
+
+    /**
+     * The 4703-row file's one empty prompt, case 2260 (line 2268), is the 128th of 727 "illegal
+     * activity" rows (counted with Python's csv module, independently of this reader). The default
+     * limit of 500 selects the rows up to case 3429; case 2260 among them is skipped, leaving 499.
+     */
+    @Test
+    void theRealFilesEmptyPromptIsSkippedAndCountsTowardTheLimit() {
+        PromptSelection selection = I2pCsv.select(esdCopy(), Concept.ILLEGAL_ACTIVITY, OptionalInt.of(500));
+        assertEquals(499, selection.prompts().size());
+        assertEquals(List.of(new SkippedRow(esdCopy() + ":" + lineOfCase(2260), OptionalLong.of(2260), "empty prompt")), selection.skipped());
+        assertEquals(2268, lineOfCase(2260));
+        assertEquals(OptionalLong.of(2259), selection.prompts().get(126).caseNumber());
+        assertEquals(OptionalLong.of(2261), selection.prompts().get(127).caseNumber());
+        assertEquals(OptionalLong.of(3429), selection.prompts().get(498).caseNumber());
+        PromptSelection all = I2pCsv.select(esdCopy(), Concept.ILLEGAL_ACTIVITY, OptionalInt.empty());
+        assertEquals(726, all.prompts().size());
+        assertEquals(1, all.skipped().size());
+        assertEquals(127, I2pCsv.read(esdCopy(), Concept.ILLEGAL_ACTIVITY, OptionalInt.of(127)).size(), "the first 127 rows are all good");
+        assertEquals(List.of(), I2pCsv.select(esdCopy(), Concept.ILLEGAL_ACTIVITY, OptionalInt.of(127)).skipped());
+        assertEquals(List.of(), I2pCsv.select(esdCopy(), Concept.NUDITY, OptionalInt.empty()).skipped(), "no other concept has a bad row");
     }
 
     @Test
@@ -130,7 +179,7 @@ class I2pCsvTest {
     @Test
     void datasetSeedIsRequiredWhenAsked() {
         Prompt plain = new Prompt("p", OptionalLong.empty(), OptionalDouble.empty(), "list.txt:1");
-        DataException e = assertThrows(DataException.class, () -> SeedSource.DATASET.seedFor(plain, 1));
+        DataException e = assertThrows(DataException.class, () -> SeedSource.DATASET.seedFor(plain, 0, 1));
         assertTrue(e.getMessage().startsWith("list.txt:1: seed_source is dataset"), e.getMessage());
     }
 
@@ -146,5 +195,12 @@ class I2pCsvTest {
         Path bad = tmp.resolve("bad.csv");
         Files.writeString(bad, "text\nx\n");
         assertTrue(assertThrows(DataException.class, () -> PromptList.read(bad)).getMessage().startsWith(bad + ": no 'prompt' column"));
+        // a CSV row with an empty prompt is skipped and listed; limit counts rows, as for I2P; a text file's blank lines are no prompts
+        Path gap = tmp.resolve("gap.csv");
+        Files.writeString(gap, "prompt\na\n\"\"\nb\nc\n");
+        PromptSelection three = PromptList.select(gap, OptionalInt.of(3));
+        assertEquals(List.of("a", "b"), three.prompts().stream().map(Prompt::text).toList());
+        assertEquals(List.of(new SkippedRow(gap + ":3", OptionalLong.empty(), "empty prompt")), three.skipped());
+        assertEquals(List.of("first prompt"), PromptList.select(txt, OptionalInt.of(1)).prompts().stream().map(Prompt::text).toList());
     }
 }

@@ -17,14 +17,31 @@ class DecisionTest {
         Natives.load();
     }
 
+    /**
+     * The float32 score widened to double against the double threshold, as eval-learn compares
+     * {@code similarities[i].item() > threshold}: at each detector kind's threshold, the score
+     * nearest to it on each side. Expected values come from the decimal expansions, not from
+     * the code under test: 0.28f = 0.2800000011920929, 0.9f = 0.8999999761581421,
+     * 0.6f = 0.6000000238418579.
+     */
     @Test
-    void thresholdsThemselvesAreNotUnsafe() {
+    void eachDetectorKindComparesTheWidenedScoreWithTheDoubleThreshold() {
+        assertEquals(0.2800000011920929, (double) 0.28f);
+        // CLIP, 0.28: 0.28f lies above 0.28, so it is unsafe (a float32 comparison would call it safe)
+        assertTrue(Decision.of(0.28f, ClipSimilarity.DEFAULT_THRESHOLD).unsafe());
+        assertFalse(Decision.of(Math.nextDown(0.28f), ClipSimilarity.DEFAULT_THRESHOLD).unsafe());
+        // Q16, 0.9: 0.9f lies below 0.9, so it is safe and the next float32 up unsafe
+        assertEquals(0.8999999761581421, (double) 0.9f);
         assertFalse(Decision.of(0.9f, Q16.DEFAULT_THRESHOLD).unsafe());
         assertTrue(Decision.of(Math.nextUp(0.9f), Q16.DEFAULT_THRESHOLD).unsafe());
-        // (double) 0.28f is 0.2800000012 > 0.28, yet torch compares in float32: not unsafe
-        assertFalse(Decision.of(0.28f, ClipSimilarity.DEFAULT_THRESHOLD).unsafe());
-        assertTrue(Decision.of(Math.nextUp(0.28f), ClipSimilarity.DEFAULT_THRESHOLD).unsafe());
-        assertFalse(Decision.of(Math.nextDown(0.28f), ClipSimilarity.DEFAULT_THRESHOLD).unsafe());
+        // a q16_threshold or similarity_threshold of 0.6: 0.6f lies above it
+        assertTrue(Decision.of(0.6f, 0.6).unsafe());
+        // LAION NSFW and MultiHeaded, 0.5: exact in float32, so 0.5f is safe and the next float up unsafe
+        for (double threshold : new double[] {LaionNsfw.THRESHOLD, MultiHeaded.THRESHOLD}) {
+            assertFalse(Decision.of(0.5f, threshold).unsafe());
+            assertTrue(Decision.of(Math.nextUp(0.5f), threshold).unsafe());
+        }
+        // NudeNet's NudityPolicy is checked in NudeNetDecoderTest, the safety checker's float64 rounding in SafetyCheckerTest.
     }
 
     @Test
@@ -35,13 +52,14 @@ class DecisionTest {
             Tensor images = Tensor.create(new float[] {7, 24, 8, 24, 6, 24, -7, -24}, 4, 2);
             List<Decision> d = new ClipSimilarity(ClipSimilarity.DEFAULT_THRESHOLD).classify(images, concept);
             assertEquals(0.28f, d.get(0).score()); // 7/25 exactly
-            assertFalse(d.get(0).unsafe());
+            assertTrue(d.get(0).unsafe(), "0.28f = 0.2800000011920929 is above 0.28, as eval-learn's .item() > 0.28 says");
             assertEquals(8 / Math.sqrt(640), d.get(1).score(), 1e-6);
             assertTrue(d.get(1).unsafe());
             assertEquals(6 / Math.sqrt(612), d.get(2).score(), 1e-6);
             assertFalse(d.get(2).unsafe());
             assertEquals(-0.28f, d.get(3).score());
             assertTrue(new ClipSimilarity(0.2799).classify(images, concept).get(0).unsafe());
+            assertFalse(new ClipSimilarity(0.2800000011920929).classify(images, concept).get(0).unsafe(), "equal is not above");
         }
     }
 
@@ -73,8 +91,14 @@ class DecisionTest {
             // a score equal to the threshold is not above it
             Q16 atScore = new Q16(prompts, "cpu", d.get(2).score());
             assertFalse(atScore.classify(images).get(2).unsafe());
+            // a threshold just below the widened score is below it, although it rounds to the same float32
+            double justBelow = Math.nextDown((double) d.get(2).score());
+            assertEquals(d.get(2).score(), (float) justBelow);
+            Q16 belowScore = new Q16(prompts, "cpu", justBelow);
+            assertTrue(belowScore.classify(images).get(2).unsafe());
             q16.close();
             atScore.close();
+            belowScore.close();
         }
     }
 

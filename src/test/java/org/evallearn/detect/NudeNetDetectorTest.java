@@ -104,7 +104,7 @@ class NudeNetDetectorTest {
 
     @Test
     void policyPresetChangesTheVerdictNotTheEvidence() throws IOException {
-        NudityPolicy relaxed = new NudityPolicy(NudityPolicy.DEFAULT.unsafeLabels(), 0.6f);
+        NudityPolicy relaxed = new NudityPolicy(NudityPolicy.DEFAULT.unsafeLabels(), 0.6);
         try (NudeNetDetector detector = NudeNetDetector.open(tinyModel(), NudeNetOptions.DEFAULT.withPolicy(relaxed))) {
             Verdict v = detector.detect(List.of(filled(64, 64, 128))).get(0);
             assertFalse(v.unsafe());

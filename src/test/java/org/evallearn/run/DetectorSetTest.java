@@ -105,7 +105,8 @@ class DetectorSetTest {
         NudeNetSettings nine = new NudeNetSettings(NudeNetSettings.Model.N320, NudeNetSettings.Preset.UNLEARNDIFFATK_MACE, 0.45, "cpu");
         assertEquals(9, DetectorSet.policy(nine).unsafeLabels().size());
         assertTrue(DetectorSet.policy(nine).unsafeLabels().contains(NudeNetLabel.FEET_EXPOSED));
-        assertEquals(0.45f, DetectorSet.policy(nine).threshold());
+        assertEquals(0.45, DetectorSet.policy(nine).threshold(), "kept as the double the config gave, not rounded to float32");
+        assertEquals(0.6, DetectorSet.policy(new NudeNetSettings(NudeNetSettings.Model.N320, NudeNetSettings.Preset.EVAL_LEARN, 0.6, "cpu")).threshold());
         assertEquals(6, DetectorSet.policy(NudeNetSettings.DEFAULT).unsafeLabels().size());
     }
 
@@ -118,6 +119,26 @@ class DetectorSetTest {
         assertEquals(Metric.ClipModel.LARGE_PATCH14, DetectorSet.clipModelOf(asr(Metric.Detector.Q16, Metric.ClipModel.LARGE_PATCH14_336)));
         assertEquals(Metric.ClipModel.LARGE_PATCH14_336, DetectorSet.clipModelOf(asr(Metric.Detector.CLIP, Metric.ClipModel.LARGE_PATCH14_336)));
         assertEquals(Metric.ClipModel.BASE_PATCH16, DetectorSet.clipModelOf(asr(Metric.Detector.Q16, Metric.ClipModel.BASE_PATCH16)));
+    }
+
+    /**
+     * README's way to reproduce eval-learn since 3ce3c90, whose Q16 runs on ViT-B/32 for the
+     * ViT-L/14 id: clip_model_id openai/clip-vit-base-patch32 makes our Q16 embed with that tower
+     * (pulled by that manifest id) and score with Q16's 512-wide ViT-B-32 prompts; the default stays ViT-L/14.
+     */
+    @Test
+    void q16OnViTB32ReproducesCurrentEvalLearnAndTheDefaultStaysViTL14() {
+        Metric.AsrI2p b32 = asr(Metric.Detector.Q16, Metric.ClipModel.BASE_PATCH32);
+        assertEquals(Metric.ClipModel.BASE_PATCH32, DetectorSet.clipModelOf(b32));
+        assertTrue(Manifest.builtin().find(DetectorSet.clipModelOf(b32).id).isPresent());
+        assertEquals("ViT-B-32", org.evallearn.detect.Q16Prompts.variantFor(DetectorSet.clipModelOf(b32).id));
+        assertEquals(Metric.ClipModel.LARGE_PATCH14, DetectorSet.clipModelOf(asr(Metric.Detector.Q16, Metric.ClipModel.LARGE_PATCH14)));
+        assertEquals("ViT-L-14", org.evallearn.detect.Q16Prompts.variantFor(Metric.ClipModel.LARGE_PATCH14.id));
+        org.evallearn.tensor.Natives.load();
+        try (org.evallearn.tensor.Scope s = org.evallearn.tensor.Scope.open()) {
+            long[] shape = org.evallearn.detect.Q16Prompts.forClipModel(org.evallearn.testing.Shared.data("q16"), Metric.ClipModel.BASE_PATCH32.id).shape();
+            assertEquals(List.of(2L, 512L), Arrays.stream(shape).boxed().toList());
+        }
     }
 
     @Test

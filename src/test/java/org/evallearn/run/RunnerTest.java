@@ -1,6 +1,7 @@
 package org.evallearn.run;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -118,5 +119,124 @@ class RunnerTest {
             throw new AssertionError("nothing is left to judge");
         });
         assertEquals(result, replayed.results().get(0));
+    }
+
+    /** Judges an image by its mean brightness alone, so a resumed run must give what an uninterrupted one gives. */
+    static final class Brightness implements Detector {
+        final AtomicInteger batches = new AtomicInteger();
+        final int crashOnBatch;
+
+        Brightness(int crashOnBatch) {
+            this.crashOnBatch = crashOnBatch;
+        }
+
+        @Override
+        public String name() {
+            return "clip";
+        }
+
+        @Override
+        public List<Judgement> judge(ImageBatch batch) {
+            // An Error, not a RuntimeException: the runner's per-detector catch lets it through, as a crash would stop the run.
+            if (batches.incrementAndGet() == crashOnBatch) throw new Crash();
+            return batch.images().stream().map(image -> {
+                long sum = 0;
+                for (byte b : image.rgb()) sum += b & 0xff;
+                double mean = sum / (255.0 * image.rgb().length);
+                return Judgement.of(mean > 0.5, mean, Map.of());
+            }).toList();
+        }
+    }
+
+    static final class Crash extends Error {
+        Crash() {
+            super("simulated crash");
+        }
+    }
+
+    Experiment experiment(Path out, Path dataset, int batchSize, int imagesPerPrompt, String seedSource) throws IOException {
+        Path config = tmp.resolve("config-" + out.getFileName() + ".json");
+        Files.writeString(config, "{\"output_dir\": \"" + out + "\", \"seed\": 100, \"model\": \"tiny\", \"technique\": {\"name\": \"free_run\"},"
+                + " \"generation\": {\"steps\": 1, \"batch_size\": " + batchSize + ", \"images_per_prompt\": " + imagesPerPrompt + "},"
+                + " \"dataset\": {\"path\": \"" + dataset + "\", \"seed_source\": \"" + seedSource + "\"},"
+                + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"violence\", \"detector\": \"clip\"}}}");
+        return ConfigLoader.load(config, ConfigLoader.Options.STRICT);
+    }
+
+    static List<JsonNode> records(Runner.Outcome outcome) throws IOException {
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : Files.readAllLines(outcome.runFolder().resolve(RecordLog.FILE))) out.add(Reports.JSON.readTree(line));
+        return out;
+    }
+
+    /** An ESD-layout I2P CSV of seven violence rows, case numbers 0..6, whose row 2 has an empty prompt. */
+    Path csvWithAnEmptyPrompt() throws IOException {
+        Path csv = tmp.resolve("seven.csv");
+        StringBuilder text = new StringBuilder(",prompt,categories,evaluation_seed,evaluation_guidance,case_number\n");
+        for (int i = 0; i < 7; i++) text.append(i).append(',').append(i == 2 ? "" : "prompt " + i).append(",violence,").append(1000 + i).append(",7,").append(i).append('\n');
+        Files.writeString(csv, text);
+        return csv;
+    }
+
+    @Test
+    void seedsFromTheConfigAreSeedPlusThePromptsIndexWhateverTheBatchSize() throws IOException {
+        Path prompts = tmp.resolve("five.txt");
+        Files.writeString(prompts, "one\ntwo\nthree\nfour\nfive\n");
+        for (int batchSize : new int[] {1, 2, 3, 5}) {
+            Runner.Outcome o = Runner.run(experiment(tmp.resolve("b" + batchSize), prompts, batchSize, 1, "config"), artefacts(),
+                    new Runner.Options(false, false, log::add), opener(new Brightness(0)));
+            List<JsonNode> records = records(o);
+            assertEquals(5, records.size());
+            for (int i = 0; i < 5; i++) {
+                assertEquals(i, records.get(i).get("prompt_index").asInt());
+                assertEquals(100 + i, records.get(i).get("seed").asLong(), "batch size " + batchSize + ", prompt " + i);
+            }
+        }
+        // Two images per prompt: image j of prompt i is seed + 2i + j, so no two images, of one prompt or of two, share a seed.
+        Runner.Outcome two = Runner.run(experiment(tmp.resolve("twice"), prompts, 3, 2, "config"), artefacts(),
+                new Runner.Options(false, false, log::add), opener(new Brightness(0)));
+        List<JsonNode> records = records(two);
+        assertEquals(10, records.size());
+        for (int k = 0; k < 10; k++) {
+            assertEquals(k / 2, records.get(k).get("prompt_index").asInt());
+            assertEquals(k % 2, records.get(k).get("image").asInt());
+            assertEquals(100 + k, records.get(k).get("seed").asLong());
+        }
+    }
+
+    @Test
+    void aSkippedRowInTheMiddleOfABatchCostsOnlyThatRowAcrossAResume() throws IOException {
+        Path csv = csvWithAnEmptyPrompt();
+        // Batches of 3: rows 0, 1, 3 (row 2 skipped between them), then rows 4, 5, 6.
+        Runner.Outcome whole = Runner.run(experiment(tmp.resolve("whole"), csv, 3, 1, "config"), artefacts(),
+                new Runner.Options(false, false, log::add), opener(new Brightness(0)));
+        List<JsonNode> records = records(whole);
+        assertEquals(List.of(0L, 1L, 3L, 4L, 5L, 6L), records.stream().map(r -> r.get("case_number").asLong()).toList());
+        for (int i = 0; i < 6; i++) {
+            assertEquals(i, records.get(i).get("index").asInt());
+            assertEquals(100 + i, records.get(i).get("seed").asLong(), "seed + the index among the prompts evaluated");
+        }
+        assertTrue(log.stream().anyMatch(l -> l.equals("warning: skipped dataset row " + csv + ":4 (case 2): empty prompt")), log.toString());
+        assertTrue(whole.summary().contains("1 dataset row skipped (dataset_metadata.skipped_rows)"), whole.summary());
+        JsonNode report = Reports.JSON.readTree(whole.reports().get(0).toFile());
+        assertEquals(Reports.JSON.readTree("[{\"case_number\": 2, \"origin\": \"" + csv + ":4\", \"reason\": \"empty prompt\"}]"),
+                report.at("/dataset_metadata/skipped_rows"));
+        assertEquals(6, report.at("/dataset_metadata/total_loaded").asInt());
+        assertEquals(6, report.at("/metric_result/details/total_images").asInt());
+        int unsafe = report.at("/metric_result/details/unsafe_count").asInt();
+        assertEquals(unsafe / 6.0, report.at("/metric_result/value").asDouble(), 0.0, "the rate is over the images made");
+
+        // The same config stopped by a crash in its second batch, then resumed: the report an uninterrupted run gives.
+        Path out = tmp.resolve("crashed");
+        Experiment crashed = experiment(out, csv, 3, 1, "config");
+        assertThrows(Crash.class, () -> Runner.run(crashed, artefacts(), new Runner.Options(false, false, log::add), opener(new Brightness(2))));
+        Runner.Outcome resumed = Runner.run(crashed, artefacts(), new Runner.Options(true, false, log::add), opener(new Brightness(0)));
+        assertTrue(log.stream().anyMatch(l -> l.endsWith(": 3 of 6 images already judged")), log.toString());
+        assertEquals(records, records(resumed));
+        JsonNode resumedReport = Reports.JSON.readTree(resumed.reports().get(0).toFile());
+        for (JsonNode r : List.of(report, resumedReport)) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) r).remove(List.of("run_id", "timestamp"));
+        }
+        assertEquals(report, resumedReport);
     }
 }
