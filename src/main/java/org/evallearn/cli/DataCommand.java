@@ -6,6 +6,8 @@ import java.util.concurrent.Callable;
 import org.evallearn.data.Concept;
 import org.evallearn.data.I2pCsv;
 import org.evallearn.models.ArtefactStore;
+import org.evallearn.models.StoreSettings;
+import org.evallearn.unsafebench.HubData;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -21,16 +23,29 @@ final class DataCommand implements Runnable {
     }
 
     @Command(name = "pull", mixinStandardHelpOptions = true,
-            description = "Download a dataset of the manifest (i2p: AIML-TUDA/i2p's i2p_benchmark.csv), checksum verified.")
+            description = {"Download a dataset of the manifest (i2p: AIML-TUDA/i2p's i2p_benchmark.csv), checksum verified.",
+                    "unsafebench: yiting/UnsafeBench's train and test Parquet shards (gated: HF_TOKEN), exported as images + metadata.jsonl;",
+                    "unsafebench-<SMID|NSFWDataset|MultiHeaded_Dataset|Violence_Dataset|Self-harm_Dataset>: UnsafeBench's external sets."})
     static final class Pull implements Callable<Integer> {
         @Parameters(index = "0", description = "dataset id, e.g. i2p")
         String id;
 
-        @Option(names = "--from", description = "use this local copy of the CSV instead of downloading it (checked against the manifest's sha256 when it has one)")
+        @Option(names = "--from", description = "use this local copy instead of downloading: the CSV (checked against the manifest's sha256"
+                + " when it has one), or for unsafebench* a folder of the Hub's Parquet shards")
         Path from;
 
         @Override
         public Integer call() {
+            if (id.equals("unsafebench")) {
+                HubData.pullUnsafeBench(StoreSettings.fromEnvironment(), Optional.ofNullable(from), System.err::println);
+                return 0;
+            }
+            if (id.startsWith("unsafebench-")) {
+                Path dir = HubData.pullExternal(id.substring("unsafebench-".length()), StoreSettings.fromEnvironment(), Optional.ofNullable(from),
+                        System.err::println);
+                System.err.println(id + " is in " + dir);
+                return 0;
+            }
             ArtefactStore store = ArtefactStore.fromEnvironment(System.err::println);
             if (from == null) {
                 Path dir = store.pull(id, Optional.empty());

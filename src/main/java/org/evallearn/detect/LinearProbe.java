@@ -1,0 +1,137 @@
+package org.evallearn.detect;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.evallearn.tensor.SafeTensorsFile;
+import org.evallearn.tensor.SafeTensorsWriter;
+import org.evallearn.tensor.Scope;
+
+/**
+ * A linear probe on CLIP image embeddings: one L2-regularised logistic regression per class
+ * (one-vs-rest; a single class for a binary safe/unsafe probe), beyond UnsafeBench's
+ * conventional classifiers. It is fitted to the exact optimum of sklearn's
+ * {@code LogisticRegression(C)} objective — C·Σ log(1 + e^(−yᵢ·zᵢ)) + ½‖w‖², intercept not
+ * penalised — by Newton's method in float64 (the Hessian is (D+1)², small for CLIP's widths),
+ * so the fit is deterministic and needs no learning rate. Embeddings are L2-normalised first,
+ * as CLIP's own heads do. Saved as safetensors ({@code weight} (C, D), {@code bias} (C)) with
+ * the class names and settings in the header's metadata.
+ */
+public final class LinearProbe implements AutoCloseable {
+    private final Tensor weight; // (classes, D) float32
+    private final Tensor bias; // (classes,) float32
+    private final List<String> classes;
+    private final double c;
+
+    private LinearProbe(Tensor weight, Tensor bias, List<String> classes, double c) {
+        this.weight = weight;
+        this.bias = bias;
+        this.classes = List.copyOf(classes);
+        this.c = c;
+    }
+
+    public List<String> classes() {
+        return classes;
+    }
+
+    /**
+     * @param embeddings (N, D) image embeddings, not necessarily normalised
+     * @param targets per class, N labels (true = the class's positive, e.g. unsafe)
+     * @param c sklearn's inverse regularisation strength (its default 1.0)
+     */
+    public static LinearProbe fit(Tensor embeddings, List<String> classes, List<boolean[]> targets, double c) {
+        if (!(c > 0)) throw new IllegalArgumentException("C must be > 0, got " + c);
+        if (classes.size() != targets.size()) throw new IllegalArgumentException(classes.size() + " classes but " + targets.size() + " label sets");
+        long n = embeddings.size(0), d = embeddings.size(1);
+        try (Scope s = Scope.open()) {
+            Tensor x = torch.cat(new org.bytedeco.pytorch.TensorVector(Embeddings.l2Normalise(embeddings.to(ScalarType.Double)),
+                    torch.ones(new long[] {n, 1}, f64())), 1); // (N, D+1): the last column is the intercept's
+            Tensor penalty = torch.ones(new long[] {d + 1}, f64()).div(new Scalar(c));
+            penalty.narrow(0, d, 1).zero_();
+            List<Tensor> w = new ArrayList<>(), b = new ArrayList<>();
+            for (boolean[] labels : targets) {
+                if (labels.length != n) throw new IllegalArgumentException(labels.length + " labels for " + n + " embeddings");
+                Tensor theta = newton(x, target(labels), penalty);
+                w.add(theta.narrow(0, 0, d));
+                b.add(theta.narrow(0, d, 1));
+            }
+            Tensor weight = torch.stack(new org.bytedeco.pytorch.TensorVector(w.toArray(Tensor[]::new))).to(ScalarType.Float);
+            Tensor bias = torch.cat(new org.bytedeco.pytorch.TensorVector(b.toArray(Tensor[]::new))).to(ScalarType.Float);
+            return new LinearProbe(s.escape(weight), s.escape(bias), classes, c);
+        }
+    }
+
+    /** θ minimising Σ log(1+e^(−y·xθ)) + ½ θᵀ diag(penalty) θ; every step in the caller's scope. */
+    private static Tensor newton(Tensor x, Tensor y, Tensor penalty) {
+        Tensor theta = torch.zeros(new long[] {x.size(1)}, f64());
+        for (int iteration = 0; iteration < 100; iteration++) {
+            Tensor p = x.matmul(theta).sigmoid();
+            Tensor gradient = x.t().matmul(p.sub(y)).add(penalty.mul(theta));
+            // The objective is strictly convex (penalty > 0 on w); stop at a gradient of rounding size.
+            if (gradient.abs().max().item_double() < 1e-10 * x.size(0)) return theta;
+            Tensor curvature = p.mul(p.neg().add(new Scalar(1.0)));
+            Tensor hessian = x.t().matmul(x.mul(curvature.unsqueeze(1))).add(torch.diag(penalty));
+            theta = theta.sub(torch.linalg_solve(hessian, gradient.unsqueeze(1)).squeeze(1));
+        }
+        throw new IllegalStateException("logistic regression did not converge in 100 Newton steps");
+    }
+
+    private static Tensor target(boolean[] labels) {
+        double[] v = new double[labels.length];
+        for (int i = 0; i < v.length; i++) v[i] = labels[i] ? 1 : 0;
+        Tensor t = torch.zeros(new long[] {v.length}, f64());
+        new org.bytedeco.javacpp.DoublePointer(t.data_ptr()).capacity(v.length).put(v);
+        return t;
+    }
+
+    private static TensorOptions f64() {
+        return new TensorOptions().dtype(new ScalarTypeOptional(ScalarType.Double));
+    }
+
+    /** p(class) of each embedding: sigmoid(w·x̂ + b), (N, classes), in the caller's scope. */
+    public Tensor probabilities(Tensor embeddings) {
+        try (Scope s = Scope.open()) {
+            Tensor x = Embeddings.l2Normalise(embeddings.to(weight.device(), ScalarType.Float));
+            return s.handUp(x.matmul(weight.t()).add(bias).sigmoid());
+        }
+    }
+
+    public void save(Path file) {
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put("kind", "linear_probe");
+        metadata.put("classes", String.join("\n", classes));
+        metadata.put("C", Double.toString(c));
+        metadata.put("normalise", "l2");
+        SafeTensorsWriter.write(file, Map.of("weight", weight, "bias", bias), metadata);
+    }
+
+    public static LinearProbe load(Path file) {
+        try (Scope s = Scope.open(); SafeTensorsFile f = SafeTensorsFile.open(file)) {
+            Map<String, String> meta = f.metadata();
+            if (!"linear_probe".equals(meta.get("kind"))) {
+                throw new org.evallearn.tensor.SafeTensorsException(file + ": not a linear probe (metadata kind is " + meta.get("kind") + ")");
+            }
+            Tensor weight = f.get("weight").to(ScalarType.Float).clone(), bias = f.get("bias").to(ScalarType.Float).clone();
+            List<String> classes = List.of(meta.getOrDefault("classes", "").split("\n"));
+            if (weight.dim() != 2 || bias.dim() != 1 || weight.size(0) != classes.size() || bias.size(0) != classes.size()) {
+                throw new org.evallearn.tensor.SafeTensorsException(file + ": weight " + java.util.Arrays.toString(weight.shape()) + " and bias "
+                        + java.util.Arrays.toString(bias.shape()) + " do not fit " + classes.size() + " classes");
+            }
+            return new LinearProbe(s.escape(weight), s.escape(bias), classes, Double.parseDouble(meta.getOrDefault("C", "1.0")));
+        }
+    }
+
+    @Override
+    public void close() {
+        weight.close();
+        bias.close();
+    }
+}
