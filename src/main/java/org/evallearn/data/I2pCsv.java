@@ -3,8 +3,10 @@ package org.evallearn.data;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
@@ -63,6 +65,7 @@ public final class I2pCsv {
         String guidanceColumn = csv.firstColumn("evaluation_guidance", "sd_guidance_scale");
         String caseColumn = csv.firstColumn("case_number");
         List<Prompt> prompts = new ArrayList<>();
+        Map<Long, Integer> caseLines = new HashMap<>();
         for (CsvRows.Row row : csv.rows) {
             if (limit.isPresent() && prompts.size() == limit.getAsInt()) break;
             if (!matches(row.get("categories"), concept)) continue;
@@ -74,7 +77,19 @@ public final class I2pCsv {
             OptionalDouble guidance = guidanceColumn == null ? OptionalDouble.empty()
                     : OptionalDouble.of(parseGuidance(row.get(guidanceColumn), guidanceColumn, where));
             OptionalLong caseNumber = caseColumn == null ? OptionalLong.empty() : OptionalLong.of(nonNegativeInteger(row.get(caseColumn), caseColumn, where));
+            if (caseNumber.isPresent()) {
+                // Reports and records name a prompt by its case number: two rows with one number would be one prompt there.
+                Integer earlier = caseLines.putIfAbsent(caseNumber.getAsLong(), row.line());
+                if (earlier != null) {
+                    throw new DataException(where + ": " + caseColumn + " " + caseNumber.getAsLong() + " repeats the one at "
+                            + file + ":" + earlier + "; case numbers must be unique, they name the prompts in the report");
+                }
+            }
             prompts.add(new Prompt(text, seed, guidance, where, caseNumber));
+        }
+        if (prompts.isEmpty()) {
+            throw new DataException(file + ": no prompts of concept " + concept.id + " (I2P category '" + concept.i2pCategory + "') among its "
+                    + csv.rows.size() + " rows");
         }
         return prompts;
     }

@@ -1,6 +1,7 @@
 package org.evallearn.data;
 
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -34,6 +35,7 @@ public final class PromptList {
             if (text.isBlank()) throw new DataException(file + ":" + row.line() + ": missing prompt");
             prompts.add(new Prompt(text, OptionalLong.empty(), OptionalDouble.empty(), file + ":" + row.line()));
         }
+        if (prompts.isEmpty()) throw new DataException(file + ": no prompts (a header and no rows)");
         return prompts;
     }
 
@@ -43,12 +45,16 @@ public final class PromptList {
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new DataException(file + ": file not found");
+        } catch (CharacterCodingException e) {
+            throw new DataException(file + ": not UTF-8 text", e);
         } catch (IOException e) {
             throw new DataException(file + ": cannot read: " + e.getMessage(), e);
         }
         List<Prompt> prompts = new ArrayList<>();
         for (int i = 0; i < lines.size(); i++) {
-            String text = lines.get(i).strip();
+            String line = lines.get(i);
+            // A byte order mark (Windows editors write one) is no part of the first prompt.
+            String text = (i == 0 && line.startsWith("\uFEFF") ? line.substring(1) : line).strip();
             if (!text.isEmpty()) prompts.add(new Prompt(text, OptionalLong.empty(), OptionalDouble.empty(), file + ":" + (i + 1)));
         }
         if (prompts.isEmpty()) throw new DataException(file + ": no prompts");
