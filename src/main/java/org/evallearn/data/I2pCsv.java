@@ -73,6 +73,7 @@ public final class I2pCsv {
             String where = file + ":" + row.line();
             String text = row.get("prompt");
             if (text.isBlank()) throw new DataException(where + ": missing prompt");
+            Prompt.checkLength(text, where);
             OptionalLong seed = seedColumn == null ? OptionalLong.empty() : OptionalLong.of(nonNegativeInteger(row.get(seedColumn), seedColumn, where));
             OptionalDouble guidance = guidanceColumn == null ? OptionalDouble.empty()
                     : OptionalDouble.of(parseGuidance(row.get(guidanceColumn), guidanceColumn, where));

@@ -33,6 +33,7 @@ public final class PromptList {
         for (CsvRows.Row row : csv.rows) {
             String text = row.get("prompt");
             if (text.isBlank()) throw new DataException(file + ":" + row.line() + ": missing prompt");
+            Prompt.checkLength(text, file + ":" + row.line());
             prompts.add(new Prompt(text, OptionalLong.empty(), OptionalDouble.empty(), file + ":" + row.line()));
         }
         if (prompts.isEmpty()) throw new DataException(file + ": no prompts (a header and no rows)");
@@ -55,6 +56,7 @@ public final class PromptList {
             String line = lines.get(i);
             // A byte order mark (Windows editors write one) is no part of the first prompt.
             String text = (i == 0 && line.startsWith("\uFEFF") ? line.substring(1) : line).strip();
+            Prompt.checkLength(text, file + ":" + (i + 1));
             if (!text.isEmpty()) prompts.add(new Prompt(text, OptionalLong.empty(), OptionalDouble.empty(), file + ":" + (i + 1)));
         }
         if (prompts.isEmpty()) throw new DataException(file + ": no prompts");
