@@ -43,6 +43,7 @@ public final class PromptList {
     private static List<Prompt> readText(Path file) {
         List<String> lines;
         try {
+            CsvRows.checkSize(file);
             lines = Files.readAllLines(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new DataException(file + ": file not found");

@@ -58,6 +58,12 @@ final class BadInputs {
             case "bigLine" -> Files.writeString(target, "a red house\n" + "a".repeat(10 << 20) + "\n");
             case "bigQuotedField" -> Files.writeString(target, "prompt\na red house\n\"" + "a, ".repeat((10 << 20) / 3) + "\"\n");
             case "longPrompt" -> Files.writeString(target, "a red house\n" + "a cat, ".repeat(1430) + "\n");
+            case "sparse3gb" -> {
+                // Sparse: 3 GB of zero bytes that take no disk; read whole, they would exhaust the heap.
+                try (RandomAccessFile f = new RandomAccessFile(target.toFile(), "rw")) {
+                    f.setLength(3L << 30);
+                }
+            }
             case "bigUnclosedQuote" -> Files.writeString(target, "prompt\n\"" + "a".repeat(10 << 20) + "\n");
             default -> {
                 if (target.toString().contains("/image/")) Files.write(target, image(recipe, target.getFileName().toString()));
