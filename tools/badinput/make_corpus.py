@@ -285,6 +285,7 @@ gen("image/text.jpg", "image", "rejected", ["not a PNG or JPEG"])
 gen("image/wbmp-lookalike.png", "image", "rejected", ["not a PNG or JPEG"], note="00 00 w h + bytes: JDK's WBMP reader, which has no magic number, decodes any such bytes")
 gen("image/png-signature-garbage.png", "image", "rejected", ["PNG"])
 gen("image/a-directory.png", "image", "rejected", ["cannot read"], generate="directory")
+gen("image/sparse-3gb.png", "image", "rejected", ["3221225472 bytes", "at most"], generate="sparse3gb", note="sparse; read whole it would exceed what a Java array holds")
 # ---- safetensors ----
 S = "safetensors"
 gen("weights/empty.safetensors", S, "rejected", ["not a safetensors file"])

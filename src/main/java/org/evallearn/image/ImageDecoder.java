@@ -43,9 +43,16 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
 public final class ImageDecoder {
     private ImageDecoder() {}
 
+    /** Larger image files are refused unread: twice what the largest image under {@link #MAX_PIXELS} takes as raw RGB, and half what a Java array holds. */
+    public static final long MAX_FILE_BYTES = 1L << 30;
+
     public static RgbImage read(Path file) {
         byte[] bytes;
         try {
+            long size = Files.size(file);
+            if (size > MAX_FILE_BYTES) {
+                throw new ImageDecodeException(file + ": " + size + " bytes; an image file may have at most " + MAX_FILE_BYTES + ", not read");
+            }
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new ImageDecodeException(file + ": cannot read (" + e.getMessage() + ")", e);
