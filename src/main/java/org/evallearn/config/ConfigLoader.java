@@ -1,7 +1,9 @@
 package org.evallearn.config;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonStreamContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -15,10 +17,13 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.TreeSet;
 
@@ -52,8 +57,11 @@ public final class ConfigLoader {
     public static Experiment parse(String text, Path file, Options options) {
         Problems problems = new Problems(file.toString());
         ObjectMapper mapper = mapperFor(file);
+        // Windows editors start UTF-8 files with a byte order mark, which is no part of the config.
+        if (text.startsWith("\uFEFF")) text = text.substring(1);
         JsonNode root;
         try {
+            if (isYaml(file)) refuseAliases(mapper, text, problems);
             root = mapper.readTree(text);
         } catch (JsonProcessingException e) {
             throw problems.fail("", "not valid " + (isYaml(file) ? "YAML" : "JSON") + ": " + e.getOriginalMessage()
@@ -63,6 +71,41 @@ public final class ConfigLoader {
         ExperimentFile raw = bind(mapper, root, ExperimentFile.class, "", problems);
         if (raw == null) throw problems.exception();
         return new ConfigValidator(mapper, problems, options).validate(raw, file);
+    }
+
+    /**
+     * Jackson's YAML parser reads an alias ({@code *name}) as the string {@code "name"} rather than
+     * the anchored value, so {@code steps: *n} would fail oddly and {@code output_dir: *dir} would
+     * run silently wrong; expanding aliases instead invites "billion laughs" (nine aliases of nine
+     * aliases …). A config is a few dozen keys: it is refused at the first alias, before any is expanded.
+     */
+    private static void refuseAliases(ObjectMapper mapper, String text, Problems problems) throws JsonProcessingException {
+        try (JsonParser parser = mapper.getFactory().createParser(text)) {
+            while (parser.nextToken() != null) {
+                if (parser instanceof YAMLParser yaml && yaml.isCurrentAlias()) {
+                    JsonLocation at = parser.currentTokenLocation();
+                    throw problems.fail(pathAt(parser), "the YAML alias *" + parser.getText() + " (line " + at.getLineNr() + ", column "
+                            + at.getColumnNr() + ") is not supported; write the value out (anchors and aliases are refused so that"
+                            + " none can expand exponentially)");
+                }
+            }
+        } catch (IOException e) {
+            if (e instanceof JsonProcessingException j) throw j;
+            throw new IllegalStateException("reading a string cannot fail", e);
+        }
+    }
+
+    /** The dotted path of the parser's current value, as problems name fields. */
+    private static String pathAt(JsonParser parser) {
+        List<JsonStreamContext> outward = new ArrayList<>();
+        for (JsonStreamContext c = parser.getParsingContext(); c != null && !c.inRoot(); c = c.getParent()) outward.add(c);
+        String path = "";
+        for (int i = outward.size() - 1; i >= 0; i--) {
+            JsonStreamContext c = outward.get(i);
+            if (c.inObject() && c.getCurrentName() != null) path = Problems.join(path, c.getCurrentName());
+            else if (c.inArray()) path = path + "[" + c.getCurrentIndex() + "]";
+        }
+        return path;
     }
 
     static boolean isYaml(Path file) {

@@ -40,13 +40,21 @@ final class CsvRows {
         this.rows = rows;
     }
 
-    // I2P's ESD copy has an unnamed leading index column, hence missing column names are allowed.
+    // I2P's ESD copy has an unnamed leading index column, hence missing column names are allowed;
+    // blank lines are no rows, as pandas' read_csv skips them (skip_blank_lines).
     private static final CSVFormat FORMAT = CSVFormat.RFC4180.builder()
-            .setHeader().setSkipHeaderRecord(true).setAllowMissingColumnNames(true).build();
+            .setHeader().setSkipHeaderRecord(true).setAllowMissingColumnNames(true).setIgnoreEmptyLines(true).build();
 
     /** The column names of {@code file}, reading no further than its header record (the rows are {@link #read}'s). */
     static Set<String> header(Path file) {
         // newBufferedReader decodes strictly, as readUtf8 does: malformed UTF-8 is a CharacterCodingException.
+        try {
+            checkSize(file);
+        } catch (NoSuchFileException e) {
+            throw new DataException(file + ": file not found");
+        } catch (IOException e) {
+            throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+        }
         try (java.io.BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             in.mark(1);
             if (in.read() != '\uFEFF') in.reset();
@@ -99,6 +107,7 @@ final class CsvRows {
 
     private static String readUtf8(Path file) {
         try {
+            checkSize(file);
             String text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file))).toString();
             return text.startsWith("\uFEFF") ? text.substring(1) : text;
         } catch (NoSuchFileException e) {
@@ -107,6 +116,18 @@ final class CsvRows {
             throw new DataException(file + ": not UTF-8 text", e);
         } catch (IOException e) {
             throw new DataException(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    /** A hundred times the largest prompt file known (coco_30k.csv, 2.5 MB); a 3 GB file would otherwise exhaust the heap. */
+    static final long MAX_BYTES = 256L << 20;
+
+    /** Refuses a file larger than {@link #MAX_BYTES} before any of it is read. */
+    static void checkSize(Path file) throws IOException {
+        long size = Files.size(file);
+        if (size > MAX_BYTES) {
+            throw new DataException(file + ": " + size + " bytes; a prompt file may have at most " + MAX_BYTES
+                    + " (the largest known, COCO-30k, has 2.5 MB)");
         }
     }
 

@@ -3,8 +3,10 @@ package org.evallearn.data;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
@@ -78,6 +80,7 @@ public final class I2pCsv {
         String caseColumn = csv.firstColumn("case_number");
         List<Prompt> prompts = new ArrayList<>();
         List<SkippedRow> skipped = new ArrayList<>();
+        Map<Long, Integer> caseLines = new HashMap<>();
         for (CsvRows.Row row : csv.rows) {
             if (limit.isPresent() && prompts.size() + skipped.size() == limit.getAsInt()) break;
             if (!matches(row.get("categories"), concept)) continue;
@@ -88,6 +91,15 @@ public final class I2pCsv {
                 caseNumber = caseColumn == null ? OptionalLong.empty() : OptionalLong.of(nonNegativeInteger(row.get(caseColumn), caseColumn));
                 String text = row.get("prompt");
                 if (text.isBlank()) throw new BadRow(text.isEmpty() ? "empty prompt" : "blank prompt (whitespace only)");
+                if (text.length() > Prompt.MAX_CHARS) {
+                    throw new BadRow("prompt of " + text.length() + " characters; at most " + Prompt.MAX_CHARS
+                            + " (CLIP reads 77 tokens, a few hundred characters; is a quote left open?)");
+                }
+                if (caseNumber.isPresent()) {
+                    // Reports and records name a prompt by its case number: a second row with one number would be the same prompt there.
+                    Integer earlier = caseLines.putIfAbsent(caseNumber.getAsLong(), row.line());
+                    if (earlier != null) throw new BadRow(caseColumn + " " + caseNumber.getAsLong() + " repeats the one at " + file + ":" + earlier);
+                }
                 OptionalLong seed = seedColumn == null ? OptionalLong.empty() : OptionalLong.of(nonNegativeInteger(row.get(seedColumn), seedColumn));
                 OptionalDouble guidance = guidanceColumn == null ? OptionalDouble.empty()
                         : OptionalDouble.of(parseGuidance(row.get(guidanceColumn), guidanceColumn));
@@ -95,6 +107,10 @@ public final class I2pCsv {
             } catch (BadRow e) {
                 skipped.add(new SkippedRow(where, caseNumber, e.getMessage()));
             }
+        }
+        if (prompts.isEmpty()) {
+            throw new DataException(file + ": no prompts of concept " + concept.id + " (I2P category '" + concept.i2pCategory + "') among its "
+                    + csv.rows.size() + " rows" + (skipped.isEmpty() ? "" : " (" + skipped.size() + " matching rows skipped: " + skipped.get(0).reason() + ", …)"));
         }
         return new PromptSelection(prompts, skipped);
     }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
@@ -34,13 +35,24 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  *
  * <p>A decoder warning about the pixel data (a truncated or corrupt JPEG, which otherwise decodes
  * with its missing rows grey) fails the image; warnings about skipped metadata do not.
+ *
+ * <p>Hostile files fail before decoding: a header claiming more than {@link #MAX_PIXELS} pixels
+ * (a decompression bomb), a PNG chunk whose CRC is wrong ({@link PngChunks}). GIF (its first
+ * frame, as PIL), BMP and TIFF decode as well; WBMP, which any bytes starting 00 00 pass for, does not.
  */
 public final class ImageDecoder {
     private ImageDecoder() {}
 
+    /** Larger image files are refused unread: twice what the largest image under {@link #MAX_PIXELS} takes as raw RGB, and half what a Java array holds. */
+    public static final long MAX_FILE_BYTES = 1L << 30;
+
     public static RgbImage read(Path file) {
         byte[] bytes;
         try {
+            long size = Files.size(file);
+            if (size > MAX_FILE_BYTES) {
+                throw new ImageDecodeException(file + ": " + size + " bytes; an image file may have at most " + MAX_FILE_BYTES + ", not read");
+            }
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new ImageDecodeException(file + ": cannot read (" + e.getMessage() + ")", e);
@@ -48,15 +60,26 @@ public final class ImageDecoder {
         return decode(bytes, file.toString());
     }
 
+    /**
+     * PIL's decompression-bomb limit ({@code Image.MAX_IMAGE_PIXELS} × 2, where PIL raises rather
+     * than warns): a few bytes of header claiming 100000×100000 would otherwise make the decoder
+     * allocate 30 GB. Checked from the header, before any pixel is decoded.
+     */
+    public static final long MAX_PIXELS = 2L * 89_478_485;
+
+    /** The formats read here, as ImageIO names them; WBMP has no magic number, so its reader takes almost any bytes starting 00 00. */
+    private static final Set<String> FORMATS = Set.of("png", "jpeg", "gif", "bmp", "tif", "tiff");
+
     /** @param name how errors refer to the image, e.g. its file name */
     public static RgbImage decode(byte[] bytes, String name) {
         if (bytes.length == 0) throw new ImageDecodeException(name + ": empty file");
+        if (PngChunks.isPng(bytes)) PngChunks.check(bytes, name);
         List<String> warnings = new ArrayList<>();
         Decoded d;
         // In memory: ImageIO's default stream caches to temporary files.
         try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
-            d = read(in, warnings);
-        } catch (IOException | RuntimeException e) {
+            d = read(in, warnings, name);
+        } catch (IOException e) {
             throw new ImageDecodeException(name + ": corrupt or unsupported image (" + e.getMessage() + ")", e);
         }
         if (d == null) throw new ImageDecodeException(name + ": not a PNG or JPEG image (no decoder recognises its " + bytes.length + " bytes)");
@@ -70,15 +93,29 @@ public final class ImageDecoder {
 
     private record Decoded(BufferedImage image, String format) {}
 
-    /** The first image of the stream with its format name, or null when no reader knows the format; warnings are collected. */
-    private static Decoded read(ImageInputStream in, List<String> warnings) throws IOException {
+    /** The first image of the stream with its format name, or null when no reader of {@link #FORMATS} knows it; warnings are collected. */
+    private static Decoded read(ImageInputStream in, List<String> warnings, String name) throws IOException {
         Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-        if (!readers.hasNext()) return null;
-        ImageReader reader = readers.next();
+        ImageReader reader = null;
+        while (readers.hasNext() && reader == null) {
+            ImageReader r = readers.next();
+            if (FORMATS.contains(r.getFormatName().toLowerCase(Locale.ROOT))) reader = r;
+            else r.dispose();
+        }
+        if (reader == null) return null;
+        String format = reader.getFormatName().toUpperCase(Locale.ROOT);
         try {
             reader.setInput(in, true, true);
             reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
-            return new Decoded(reader.read(0), reader.getFormatName().toUpperCase(Locale.ROOT));
+            long width = reader.getWidth(0), height = reader.getHeight(0);
+            if (width * height > MAX_PIXELS) {
+                throw new ImageDecodeException(name + ": " + format + " header says " + width + "x" + height + " = " + width * height
+                        + " pixels, over the limit of " + MAX_PIXELS + " pixels (PIL's decompression-bomb limit); not decoded");
+            }
+            return new Decoded(reader.read(0), format);
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof ImageDecodeException) throw e;
+            throw new ImageDecodeException(name + ": corrupt or unsupported " + format + " (" + e.getMessage() + ")", e);
         } finally {
             reader.dispose();
         }

@@ -18,6 +18,9 @@ import org.bytedeco.pytorch.global.torch;
  * initialises randomly; a silently random layer is the worst failure a benchmark can have.)
  */
 public final class LoadingBinder implements ParamBinder {
+    /** More missing or mis-shaped keys than any real model has problems with; binding stops there. */
+    static final int MAX_PROBLEMS = 1000;
+
     private final WeightFiles files;
     private final Placement placement;
     private final Function<String, List<String>> legacyNames;
@@ -74,12 +77,24 @@ public final class LoadingBinder implements ParamBinder {
                 } else if (DType.of(raw.scalar_type()).isFloating()) {
                     result = raw.to(placement.torchDevice(), placement.dtype().scalarType);
                 } else {
-                    result = raw.to(placement.torchDevice(), raw.scalar_type());
+                    // Every parameter is floating; an integer one would fail the first forward pass deep in libtorch.
+                    misshaped.add(name + ": file has dtype " + DType.of(raw.scalar_type()) + ", model expects a floating-point tensor");
+                    result = torch.zeros(shape, placement.options());
                 }
             }
-            bound.put(key, result);
-            return scope.escape(result);
+            bound.put(key, scope.escape(result));
         }
+        if (missing.size() + misshaped.size() > MAX_PROBLEMS) {
+            // A config that does not describe the weights (num_hidden_layers: 1e9) would otherwise build on for ever.
+            throw new ModelLoadException(problems(files.describe() + ": weights do not fit the model; stopped after " + MAX_PROBLEMS
+                    + " problems, so the config most likely does not describe these weights"));
+        }
+        return bound.get(key);
+    }
+
+    /** Whether binding stopped at {@link #MAX_PROBLEMS}, which says more about the config than about the weights. */
+    public boolean stoppedEarly() {
+        return missing.size() + misshaped.size() > MAX_PROBLEMS;
     }
 
     /** Whether {@code file} is {@code model} followed by one or more trailing 1s. */
@@ -109,11 +124,16 @@ public final class LoadingBinder implements ParamBinder {
         for (String k : files.keys()) if (!used.contains(k) && !ignorable.test(k)) unexpected.add(k);
         if (missing.isEmpty() && misshaped.isEmpty() && unexpected.isEmpty()) return new Weights(bound);
         abandon();
-        StringBuilder sb = new StringBuilder(files.describe()).append(": weights do not fit ").append(model);
-        appendList(sb, "missing keys", missing);
-        appendList(sb, "mis-shaped keys", misshaped);
+        StringBuilder sb = new StringBuilder(problems(files.describe() + ": weights do not fit " + model));
         appendList(sb, "unexpected keys", unexpected);
         throw new ModelLoadException(sb.toString());
+    }
+
+    private String problems(String head) {
+        StringBuilder sb = new StringBuilder(head);
+        appendList(sb, "missing keys", missing);
+        appendList(sb, "mis-shaped keys", misshaped);
+        return sb.toString();
     }
 
     /** Frees what was bound so far, for a model whose construction failed. */

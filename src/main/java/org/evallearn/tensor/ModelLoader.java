@@ -37,6 +37,9 @@ public final class ModelLoader {
             } catch (RuntimeException e) {
                 // The layers built before the failure hold weights no model will own.
                 binder.abandon();
+                if (e instanceof ModelLoadException && binder.stoppedEarly()) {
+                    throw new ModelLoadException(configSource + ": does not describe the weights of " + modelName + ": " + e.getMessage(), e);
+                }
                 if (e instanceof ModelLoadException) throw e;
                 throw new ModelLoadException(configSource + ": cannot build " + modelName + " from this config ("
                         + e.getMessage() + ")", e);

@@ -101,9 +101,13 @@ public final class SafeTensorsFile implements AutoCloseable {
     static Map<String, TensorInfo> parseHeader(Path path, byte[] header, long dataLength, Map<String, String> metadata) {
         JsonNode root;
         try {
+            // Strictly: new String(…, UTF_8) would turn a bad byte into U+FFFD, a tensor name no file has.
+            String text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(header)).toString();
             // Writers may pad the header with spaces for alignment; anything else after the
             // object is garbage (FAIL_ON_TRAILING_TOKENS), not something to ignore.
-            root = JSON.readTree(new String(header, StandardCharsets.UTF_8).trim());
+            root = JSON.readTree(text.trim());
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new SafeTensorsException(path + ": header is not UTF-8 text (" + e.getMessage() + ")", e);
         } catch (JsonProcessingException e) {
             throw new SafeTensorsException(path + ": header is not valid JSON (" + e.getOriginalMessage() + ")", e);
         }

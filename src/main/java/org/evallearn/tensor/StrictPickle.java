@@ -235,7 +235,9 @@ public final class StrictPickle {
                 if (!dict(args.get(5)).isEmpty()) throw fail("tensor has backward hooks");
                 long[] shape = longs(args.get(2)), stride = longs(args.get(3));
                 if (shape.length != stride.length) throw fail("size and stride differ in length");
-                return new TensorRef(storage, integer(args.get(1)), shape, stride);
+                long offset = integer(args.get(1));
+                if (offset < 0) throw fail("negative storage offset " + offset);
+                return new TensorRef(storage, offset, shape, stride);
             }
             case "torch._utils._rebuild_parameter" -> {
                 arity(g, args, 3);

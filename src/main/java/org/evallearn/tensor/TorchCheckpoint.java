@@ -91,7 +91,14 @@ public final class TorchCheckpoint {
         Tensor storage = storages.get(entry);
         if (storage == null) {
             byte[] bytes = readEntry(file, zip, entry);
-            if (bytes.length != st.numel() * st.dtype().byteSize) {
+            // multiplyExact: a numel of 2^62 float32s wraps to 0 bytes, which an empty entry would match.
+            long expected;
+            try {
+                expected = Math.multiplyExact(st.numel(), (long) st.dtype().byteSize);
+            } catch (ArithmeticException overflow) {
+                expected = -1;
+            }
+            if (bytes.length != expected) {
                 throw new PickleException(file + ": storage " + entry + " has " + bytes.length + " bytes, the pickle says "
                         + st.numel() + " × " + st.dtype());
             }
@@ -103,7 +110,7 @@ public final class TorchCheckpoint {
         boolean empty = false;
         for (int i = 0; i < ref.shape().length; i++) {
             if (ref.shape()[i] == 0) empty = true;
-            else last += (ref.shape()[i] - 1) * ref.stride()[i];
+            else last = saturatingAdd(last, saturatingMultiply(ref.shape()[i] - 1, ref.stride()[i]));
         }
         if (!empty && last >= st.numel()) {
             throw new PickleException(file + ": tensor view (offset " + ref.offset() + ", shape " + java.util.Arrays.toString(ref.shape())
@@ -112,6 +119,17 @@ public final class TorchCheckpoint {
         // A contiguous copy of its own: no tensor aliases another's storage or keeps a whole storage alive.
         return storage.as_strided(ref.shape(), ref.stride(), new org.bytedeco.pytorch.LongOptional(ref.offset()))
                 .clone(new org.bytedeco.pytorch.MemoryFormatOptional(org.bytedeco.pytorch.global.torch.MemoryFormat.Contiguous));
+    }
+
+    /** Sizes, strides and offsets are non-negative here (StrictPickle refuses others); an overflow saturates, so it fails the bounds check. */
+    private static long saturatingMultiply(long a, long b) {
+        long high = Math.multiplyHigh(a, b);
+        return high != 0 || a * b < 0 ? Long.MAX_VALUE : a * b;
+    }
+
+    private static long saturatingAdd(long a, long b) {
+        long sum = a + b;
+        return sum < 0 ? Long.MAX_VALUE : sum;
     }
 
     private static byte[] readEntry(Path file, ZipFile zip, String name) {
