@@ -22,11 +22,13 @@ public final class GoldenSuite {
 
     public static GoldenSuite standard() {
         return new GoldenSuite(List.of(new RngFixture(), new TokenizerFixture(), new UnetFixture(), new VaeFixture(),
-                new SamplerFixture(), new SldFixture(), new ClipFixture(), new ClipPreprocessFixture(), new NudeNetDecodeFixture()));
+                new SamplerFixture(), new SldFixture(), new ClipFixture(), new ClipPreprocessFixture(), new NudeNetDecodeFixture(),
+                new TextClassifierFixture(), new ImageClassifierFixture()));
     }
 
     /** The fixture kinds a runner exists for, as the folders are named in shared/golden/README.md. */
-    static final String KNOWN = "rng, tokenizer, unet-*, vae-*, clip-*, clip-preprocess, sampler-*, sld-*, nudenet-decode";
+    static final String KNOWN = "rng, tokenizer, unet-*, vae-*, clip-*, clip-preprocess, sampler-*, sld-*, nudenet-decode,"
+            + " textcls-*, imagecls-*";
 
     /** Summary of a run: checks made and folders that no fixture runner handles. */
     public record Report(List<Check> checks, List<String> skipped) {
