@@ -24,18 +24,28 @@ public final class TinyTextClassifiers {
     /** The judges, named after the real checkpoints whose layout, tokenizer and labels they copy. */
     public enum Kind {
         /** SkolkovoInstitute/roberta_toxicity_classifier: RoBERTa, byte-level BPE, neutral/toxic. */
-        ROBERTA_TOXICITY(List.of("neutral", "toxic"), 2),
+        ROBERTA_TOXICITY("SkolkovoInstitute/roberta_toxicity_classifier", List.of("neutral", "toxic"), 2),
         /** AdamCodd/distilroberta-nsfw-prompt-stable-diffusion: the same architecture, fewer layers, SFW/NSFW. */
-        DISTILROBERTA_NSFW(List.of("SFW", "NSFW"), 1),
+        DISTILROBERTA_NSFW("AdamCodd/distilroberta-nsfw-prompt-stable-diffusion", List.of("SFW", "NSFW"), 1),
         /** martin-ha/toxic-comment-model: DistilBERT, uncased WordPiece, non-toxic/toxic. */
-        DISTILBERT_TOXIC(List.of("non-toxic", "toxic"), 2);
+        DISTILBERT_TOXIC("martin-ha/toxic-comment-model", List.of("non-toxic", "toxic"), 2);
 
+        /** The manifest artefact this tiny model stands in for. */
+        public final String artefactId;
         public final List<String> labels;
         final int layers;
 
-        Kind(List<String> labels, int layers) {
+        Kind(String artefactId, List<String> labels, int layers) {
+            this.artefactId = artefactId;
             this.labels = labels;
             this.layers = layers;
+        }
+
+        /** The tiny stand-in for a manifest text classifier, by its id. */
+        public static Kind forArtefact(String id) {
+            for (Kind k : values()) if (k.artefactId.equals(id)) return k;
+            throw new IllegalArgumentException("no tiny text classifier stands in for '" + id + "' (there are: "
+                    + java.util.Arrays.stream(values()).map(k -> k.artefactId).toList() + ")");
         }
     }
 
