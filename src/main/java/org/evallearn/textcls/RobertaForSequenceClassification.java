@@ -45,7 +45,7 @@ public final class RobertaForSequenceClassification extends Model implements Seq
                 || key.startsWith("roberta.pooler.");
     }
 
-    /** A folder with the transformers config.json and model.safetensors (or pytorch_model.bin). */
+    /** A folder with the transformers config.json and model.safetensors (pickled pytorch_model.bin is never read). */
     public static RobertaForSequenceClassification load(Path dir, Placement placement) {
         return load(dir, RobertaConfig.from(ConfigFile.read(dir.resolve("config.json"))), placement);
     }
