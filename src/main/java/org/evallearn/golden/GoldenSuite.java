@@ -23,11 +23,12 @@ public final class GoldenSuite {
     public static GoldenSuite standard() {
         return new GoldenSuite(List.of(new RngFixture(), new TokenizerFixture(), new UnetFixture(), new VaeFixture(),
                 new SamplerFixture(), new SldFixture(), new ClipFixture(), new ClipPreprocessFixture(), new NudeNetDecodeFixture(),
-                new AttackFgsmFixture()));
+                new AttackFgsmFixture(), new TextClassifierFixture(), new ImageClassifierFixture()));
     }
 
     /** The fixture kinds a runner exists for, as the folders are named in shared/golden/README.md. */
-    static final String KNOWN = "rng, tokenizer, unet-*, vae-*, clip-*, clip-preprocess, sampler-*, sld-*, nudenet-decode, attack-fgsm";
+    static final String KNOWN = "rng, tokenizer, unet-*, vae-*, clip-*, clip-preprocess, sampler-*, sld-*, nudenet-decode,"
+            + " attack-fgsm, textcls-*, imagecls-*";
 
     /** Summary of a run: checks made and folders that no fixture runner handles. */
     public record Report(List<Check> checks, List<String> skipped) {

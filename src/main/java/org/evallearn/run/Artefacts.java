@@ -16,9 +16,11 @@ import org.evallearn.config.Metric;
 import org.evallearn.config.ModelRef;
 import org.evallearn.config.NudeNetSettings;
 import org.evallearn.diffusion.TinyPipeline;
+import org.evallearn.imagecls.TinyViT;
 import org.evallearn.models.ArtefactStore;
 import org.evallearn.models.StoreSettings;
 import org.evallearn.technique.ModelFingerprint;
+import org.evallearn.textcls.TinyTextClassifiers;
 
 /**
  * Where a run's models and data are on disk. Manifest artefacts come from the {@link ArtefactStore}
@@ -75,6 +77,25 @@ public final class Artefacts {
     /** Where edited-weight techniques cache their weights. */
     public Path techniqueCache() {
         return settings.home().resolve("techniques");
+    }
+
+    /**
+     * A text classifier folder (config.json, model.safetensors, tokenizer): under {@code model: tiny}
+     * the tiny random stand-in of the same architecture, tokenizer and labels, else the manifest
+     * artefact {@code artefactId} from the store.
+     */
+    public Path textClassifier(ModelRef model, String artefactId) {
+        if (model instanceof ModelRef.Tiny) {
+            TinyTextClassifiers.Kind kind = TinyTextClassifiers.Kind.forArtefact(artefactId);
+            return tiny("textcls-" + kind.name().toLowerCase(java.util.Locale.ROOT), (dir, seed) -> TinyTextClassifiers.write(dir, kind, seed));
+        }
+        return store.require(artefactId, Optional.empty());
+    }
+
+    /** The ViT image classifier folder: the tiny one under {@code model: tiny}, else {@code artefactId} from the store. */
+    public Path imageClassifier(ModelRef model, String artefactId) {
+        if (model instanceof ModelRef.Tiny) return tiny("imagecls-vit", TinyViT::write);
+        return store.require(artefactId, Optional.empty());
     }
 
     /** Makes {@code models/tiny/<name>} once: written to a temporary folder and moved into place, so a half-written model is never used. */

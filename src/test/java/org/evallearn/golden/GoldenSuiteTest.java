@@ -32,7 +32,7 @@ class GoldenSuiteTest {
     /** Folders of shared/golden this code must pass: every one of them. */
     static final Set<String> CORE = Set.of("rng", "tokenizer", "unet-tiny", "vae-tiny", "clip-tiny", "clip-preprocess",
             "nudenet-decode", "sampler-ddim", "sampler-pndm", "sampler-euler", "sampler-euler_ancestral", "sampler-lms",
-            "sampler-dpmpp_2m", "sld-medium", "sld-max");
+            "sampler-dpmpp_2m", "sld-medium", "sld-max", "textcls-roberta", "textcls-distilbert", "imagecls-vit", "attack-fgsm");
 
     @TempDir Path tmp;
 
