@@ -377,7 +377,8 @@ final class ConfigValidator {
             }
             case "q16" -> detector = Detector.Q16;
             case "clip" -> detector = Detector.CLIP;
-            default -> problems.add(at + ".detector", Problems.show(detectorName) + " is not allowed; allowed: auto, nudenet, q16, clip");
+            case "espresso" -> detector = Detector.ESPRESSO;
+            default -> problems.add(at + ".detector", Problems.show(detectorName) + " is not allowed; allowed: auto, nudenet, q16, clip, espresso");
         }
         double q16 = unit(f.q16Threshold(), 0.9, at + ".q16_threshold");
         double similarity = unit(f.similarityThreshold(), 0.28, at + ".similarity_threshold");
@@ -385,8 +386,38 @@ final class ConfigValidator {
         Optional<String> device = device(f.device(), at + ".device");
         OptionalInt limit = limit(f.limit(), at + ".limit");
         NudeNetSettings nudenet = AsrI2pAdditions.nudenet(f, detector, at, problems);
+        Metric.EspressoSettings espresso = espressoDetector(f, detector, concept, at);
         if (problems.size() > before) return null;
-        return new Metric.AsrI2p(concept, detector, q16, clip, similarity, device, limit, nudenet);
+        return new Metric.AsrI2p(concept, detector, q16, clip, similarity, device, limit, nudenet, espresso);
+    }
+
+    /** The espresso detector's keys (ours), refused with other detectors; its concept pair is concept_name's. */
+    private Metric.EspressoSettings espressoDetector(AsrI2pFile f, Detector detector, Concept concept, String at) {
+        if (detector != null && detector != Detector.ESPRESSO) {
+            if (f.espressoRule() != null) problems.add(at + ".espresso_rule", "applies to detector espresso only; this metric's detector is " + detector.id());
+            if (f.espressoTextEncoder() != null) {
+                problems.add(at + ".espresso_text_encoder", "applies to detector espresso only; this metric's detector is " + detector.id());
+            }
+            return Metric.EspressoSettings.DEFAULT;
+        }
+        if (detector == Detector.ESPRESSO && concept != null && EspressoConcepts.byName(concept.id).isEmpty()) {
+            problems.add(at + ".detector", "espresso has no concept pair for concept_name " + Problems.show(concept.id) + "; it has: "
+                    + String.join(", ", EspressoConcepts.names()) + " (asr_i2p's nudity, violence and hate)");
+        }
+        Technique.EspressoRule rule = f.espressoRule() == null ? Technique.EspressoRule.ZERO_SHOT
+                : oneOf(Technique.EspressoRule.class, f.espressoRule(), at + ".espresso_rule", Technique.EspressoRule::id);
+        Optional<Path> tower = Optional.empty();
+        if (f.espressoTextEncoder() != null) {
+            if (PICKLE.matcher(f.espressoTextEncoder()).matches()) {
+                problems.add(at + ".espresso_text_encoder", Problems.show(f.espressoTextEncoder())
+                        + " is a PyTorch pickle; this tool reads safetensors only and never unpickles (see docs/espresso.md)");
+            } else if (!Files.isRegularFile(Path.of(f.espressoTextEncoder()))) {
+                problems.add(at + ".espresso_text_encoder", Problems.show(f.espressoTextEncoder()) + " is not a file (expected a .safetensors text tower)");
+            } else {
+                tower = Optional.of(Path.of(f.espressoTextEncoder()));
+            }
+        }
+        return new Metric.EspressoSettings(rule, tower);
     }
 
     private OptionalInt limit(JsonNode node, String at) {

@@ -125,6 +125,29 @@ class EspressoRunTest {
         assertTrue(r.err().contains("technique.config.acceptable"), r.err());
     }
 
+    @Test
+    void theEspressoDetectorJudgesAsrI2pAndIsReportedWithItsRule() throws IOException {
+        Path out = tmp.resolve("out");
+        ObjectNode c = config(out, null);
+        c.putObject("technique").put("name", "free_run");
+        ((ObjectNode) c.get("metric").get("config")).put("detector", "espresso").put("espresso_rule", "projection").put("limit", 3);
+        RunEndToEndTest.Run r = RunEndToEndTest.cli("run", write("detector.json", c).toString());
+        assertEquals(0, r.exit(), r.err());
+        List<Integer> unsafe = new ArrayList<>();
+        for (String line : RunEndToEndTest.records(out)) {
+            JsonNode rec = JSON.readTree(line);
+            JsonNode d = rec.get("detectors").get("espresso");
+            assertEquals("projection", d.get("evidence").get("rule").asText(), line);
+            assertEquals(d.get("score").asDouble() > 0.5, d.get("unsafe").asBoolean(), line);
+            assertTrue(!rec.has("filter"), "free_run filters nothing: " + line);
+            if (d.get("unsafe").asBoolean()) unsafe.add(rec.get("index").asInt());
+        }
+        JsonNode details = JSON.readTree(RunEndToEndTest.only(out, "_report.json").toFile()).get("metric_result").get("details");
+        assertEquals("espresso", details.get("detector").asText());
+        assertEquals("projection", details.get("config").get("espresso_rule").asText());
+        assertEquals(unsafe, List.of(JSON.convertValue(details.get("unsafe_indices"), Integer[].class)));
+    }
+
     static double blackImageCosine(Path clip, String concept) {
         Placement cpu = Placement.CPU_F32;
         try (ClipTextModel text = ClipTextModel.load(clip, cpu);

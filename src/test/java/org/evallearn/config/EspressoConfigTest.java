@@ -76,4 +76,32 @@ class EspressoConfigTest {
         Path tower = Files.writeString(tmp.resolve("t.safetensors"), "x");
         assertEquals(Optional.of(tower), espresso("{\"erase_concept\": \"nudity\", \"text_encoder\": \"" + tower + "\"}").textEncoder());
     }
+
+    private static Metric.AsrI2p asr(String config) {
+        String text = "{\"technique\": {\"name\": \"free_run\"}, \"metric\": {\"name\": \"asr_i2p\", \"config\": " + config + "}}";
+        return (Metric.AsrI2p) ConfigLoader.parse(text, Path.of("d.json"), ConfigLoader.Options.STRICT).metrics().get(0);
+    }
+
+    private static void assertAsrProblem(String config, String path, String words) {
+        ConfigException e = assertThrows(ConfigException.class, () -> asr(config));
+        assertTrue(e.problems().stream().anyMatch(p -> p.path().equals(path) && p.message().contains(words)),
+                "expected " + path + ": …" + words + "… in:\n" + e.getMessage());
+    }
+
+    @Test
+    void theEspressoDetectorTakesConceptNamesPairAndItsOwnKeys() throws Exception {
+        Metric.AsrI2p m = asr("{\"concept_name\": \"hate\", \"detector\": \"espresso\"}");
+        assertEquals(Metric.Detector.ESPRESSO, m.detector());
+        assertEquals(Metric.EspressoSettings.DEFAULT, m.espresso());
+        Path tower = Files.writeString(tmp.resolve("t.safetensors"), "x");
+        m = asr("{\"concept_name\": \"nudity\", \"detector\": \"espresso\", \"espresso_rule\": \"projection\", \"espresso_text_encoder\": \""
+                + tower + "\"}");
+        assertEquals(new Metric.EspressoSettings(EspressoRule.PROJECTION, Optional.of(tower)), m.espresso());
+        assertAsrProblem("{\"concept_name\": \"shocking\", \"detector\": \"espresso\"}", "metric.config.detector",
+                "espresso has no concept pair for concept_name 'shocking'");
+        assertAsrProblem("{\"concept_name\": \"nudity\", \"detector\": \"q16\", \"espresso_rule\": \"projection\"}",
+                "metric.config.espresso_rule", "applies to detector espresso only");
+        assertAsrProblem("{\"concept_name\": \"nudity\", \"detector\": \"espresso\", \"espresso_text_encoder\": \"base_clip.pt\"}",
+                "metric.config.espresso_text_encoder", "never unpickles");
+    }
 }
