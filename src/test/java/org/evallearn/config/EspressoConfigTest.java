@@ -104,4 +104,14 @@ class EspressoConfigTest {
         assertAsrProblem("{\"concept_name\": \"nudity\", \"detector\": \"espresso\", \"espresso_text_encoder\": \"base_clip.pt\"}",
                 "metric.config.espresso_text_encoder", "never unpickles");
     }
+
+    @Test
+    void theShippedEspressoConfigsLoad() {
+        for (String name : new String[] {"nudity", "violence"}) {
+            Experiment e = ConfigLoader.load(Path.of("configs/espresso_" + name + ".json"), ConfigLoader.Options.STRICT);
+            Technique.Espresso t = (Technique.Espresso) e.technique();
+            assertEquals(EspressoConcepts.byName(name).orElseThrow().unacceptable(), t.unacceptable());
+            assertEquals(name, ((Metric.AsrI2p) e.metrics().get(0)).concept().id);
+        }
+    }
 }
