@@ -54,7 +54,17 @@ public final class ConceptFilter implements AutoCloseable {
      * certified_robust.py for one image: δ = (1 − s/(s + 2|p_u − 0.5|))·‖e_x‖, e_x − δ·1
      * re-normalised, p_u recomputed (zero-shot); the decision (p_u > 0.5) holds when both agree.
      */
-    public record Certificate(double delta, double pUnacceptable, double pUnacceptablePerturbed, boolean unacceptable, boolean holds) {}
+    public record Certificate(double delta, double pUnacceptable, double pUnacceptablePerturbed, boolean unacceptable, boolean holds) {
+        /** The records.jsonl form (p_unacceptable and the decision are the zero-shot rule's, as certified_robust.py). */
+        public java.util.Map<String, Object> toRecord() {
+            java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("delta", delta);
+            m.put("p_unacceptable_zero_shot", pUnacceptable);
+            m.put("p_unacceptable_perturbed", pUnacceptablePerturbed);
+            m.put("holds", holds);
+            return m;
+        }
+    }
 
     private final Tensor unacceptable; // (1, D) t̂_u, float64
     private final Tensor acceptable; // (1, D) t̂_a

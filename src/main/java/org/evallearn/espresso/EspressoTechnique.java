@@ -20,7 +20,8 @@ import org.evallearn.tensor.Scope;
 /**
  * Espresso as a technique: the base pipeline's images, each judged by the {@link ConceptFilter}
  * and, when unacceptable, replaced by a black image of the same size, as the deployed filter
- * (txt2img.py) replaces it, before any detector sees it. Owns its CLIP image encoder and filter.
+ * (txt2img.py) replaces it, before any detector sees it. Each verdict also carries
+ * certified_robust.py's check on the same embedding ({@link ConceptFilter#certify}). Owns its CLIP image encoder and filter.
  */
 public final class EspressoTechnique implements PreparedTechnique {
     private final StableDiffusionPipeline base;
@@ -68,12 +69,20 @@ public final class EspressoTechnique implements PreparedTechnique {
     @Override
     public List<Judged> generateJudged(GenerationRequest request) {
         List<RgbImage> images = base.generate(request);
-        List<ConceptFilter.Verdict> verdicts = judge(images);
+        List<ConceptFilter.Verdict> verdicts;
+        List<ConceptFilter.Certificate> certificates;
+        try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
+            Tensor embeds = encoder.encode(images);
+            verdicts = filter.judge(embeds);
+            certificates = filter.certify(embeds);
+        }
         List<Judged> out = new ArrayList<>(images.size());
         for (int i = 0; i < images.size(); i++) {
             RgbImage image = images.get(i);
             ConceptFilter.Verdict v = verdicts.get(i);
-            out.add(new Judged(v.unacceptable() ? black(image.width(), image.height()) : image, v.toRecord()));
+            java.util.Map<String, Object> record = v.toRecord();
+            record.put("certified", certificates.get(i).toRecord());
+            out.add(new Judged(v.unacceptable() ? black(image.width(), image.height()) : image, record));
         }
         return out;
     }

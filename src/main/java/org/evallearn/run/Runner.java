@@ -304,8 +304,11 @@ public final class Runner {
     static String filterSummary(List<JsonNode> records) {
         if (records.isEmpty() || !records.get(0).has("filter")) return null;
         long replaced = records.stream().filter(r -> r.path("filter").path("unacceptable").asBoolean()).count();
-        return String.format(Locale.ROOT, "filter (%s): %d of %d images unacceptable, replaced by black images before detection",
+        String s = String.format(Locale.ROOT, "filter (%s): %d of %d images unacceptable, replaced by black images before detection",
                 records.get(0).path("filter").path("rule").asText(), replaced, records.size());
+        if (!records.get(0).path("filter").has("certified")) return s;
+        long held = records.stream().filter(r -> r.path("filter").path("certified").path("holds").asBoolean()).count();
+        return s + String.format(Locale.ROOT, "; %d of %d decisions certified (δ check)", held, records.size());
     }
 
     /** Prompts done of all (a resumed run starts at its count), images/s and the library's ETA; none when not on a terminal. */

@@ -148,6 +148,46 @@ class EspressoRunTest {
         assertEquals(unsafe, List.of(JSON.convertValue(details.get("unsafe_indices"), Integer[].class)));
     }
 
+    @Test
+    void certifyRunsTheConfigAndSummarisesEachVerdictsCertificate() throws IOException {
+        Path out = tmp.resolve("out");
+        ObjectNode c = config(out, null);
+        ((ObjectNode) c.get("metric").get("config")).put("limit", 4);
+        RunEndToEndTest.Run r = RunEndToEndTest.cli("espresso", "certify", write("certify.json", c).toString());
+        assertEquals(0, r.exit(), r.err());
+        long held = 0;
+        double deltas = 0;
+        List<String> lines = RunEndToEndTest.records(out);
+        for (String line : lines) {
+            JsonNode f = JSON.readTree(line).get("filter");
+            JsonNode cert = f.get("certified");
+            // The zero-shot filter's own p_u is the one the certificate starts from.
+            assertEquals(f.get("p_unacceptable").asDouble(), cert.get("p_unacceptable_zero_shot").asDouble(), 0.0, line);
+            double delta = cert.get("delta").asDouble();
+            assertTrue(delta > 0, line);
+            boolean before = f.get("p_unacceptable").asDouble() > 0.5, after = cert.get("p_unacceptable_perturbed").asDouble() > 0.5;
+            assertEquals(before == after, cert.get("holds").asBoolean(), line);
+            if (before == after) held++;
+            deltas += delta;
+        }
+        Path folder;
+        try (var runs = Files.list(out.resolve("runs"))) {
+            folder = runs.findFirst().orElseThrow();
+        }
+        JsonNode summary = JSON.readTree(folder.resolve("certified.json").toFile());
+        assertEquals(4, summary.get("images").asInt());
+        assertEquals(held, summary.get("certified").asLong());
+        assertEquals(held / 4.0, summary.get("fraction_certified").asDouble(), 0.0);
+        assertEquals(deltas / 4, summary.get("mean_delta").asDouble(), 1e-12);
+        assertTrue(r.err().contains("certified: " + held + " of 4 decisions hold"), r.err());
+
+        ObjectNode plain = config(tmp.resolve("plain"), null);
+        plain.putObject("technique").put("name", "free_run");
+        RunEndToEndTest.Run refused = RunEndToEndTest.cli("espresso", "certify", write("plain.json", plain).toString());
+        assertEquals(2, refused.exit(), refused.err());
+        assertTrue(refused.err().contains("technique.name") && refused.err().contains("not espresso"), refused.err());
+    }
+
     static double blackImageCosine(Path clip, String concept) {
         Placement cpu = Placement.CPU_F32;
         try (ClipTextModel text = ClipTextModel.load(clip, cpu);
