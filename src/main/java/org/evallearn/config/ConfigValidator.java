@@ -21,12 +21,14 @@ import org.evallearn.config.ExperimentFile.ComponentFile;
 import org.evallearn.config.Metric.ClipModel;
 import org.evallearn.config.Metric.Detector;
 import org.evallearn.config.TechniqueFile.EsdFile;
+import org.evallearn.config.TechniqueFile.EspressoFile;
 import org.evallearn.config.TechniqueFile.FreeRunFile;
 import org.evallearn.config.TechniqueFile.MaceFile;
 import org.evallearn.config.TechniqueFile.NegativePromptFile;
 import org.evallearn.config.TechniqueFile.SldFile;
 import org.evallearn.config.TechniqueFile.UceFile;
 import org.evallearn.data.Concept;
+import org.evallearn.data.EspressoConcepts;
 import org.evallearn.data.SeedSource;
 import org.evallearn.diffusion.scheduler.SchedulerConfig;
 import org.evallearn.models.Manifest;
@@ -37,8 +39,8 @@ final class ConfigValidator {
     /** Techniques this tool runs, by eval-learn name; {@code none} is our alias of free_run. */
     static final Map<String, Class<? extends TechniqueFile>> TECHNIQUES = Map.of(
             "free_run", FreeRunFile.class, "none", FreeRunFile.class, "negative_prompt", NegativePromptFile.class,
-            "sld", SldFile.class, "uce", UceFile.class, "esd", EsdFile.class, "mace", MaceFile.class);
-    static final List<String> IMPLEMENTED_TECHNIQUES = List.of("free_run (alias none)", "negative_prompt", "sld", "uce", "esd", "mace");
+            "sld", SldFile.class, "uce", UceFile.class, "esd", EsdFile.class, "mace", MaceFile.class, "espresso", EspressoFile.class);
+    static final List<String> IMPLEMENTED_TECHNIQUES = List.of("free_run (alias none)", "negative_prompt", "sld", "uce", "esd", "mace", "espresso");
     /** eval-learn's other techniques: recognised, so the error says "not implemented" rather than "unknown". */
     static final List<String> OTHER_TECHNIQUES = List.of("advunlearn", "ca", "cogfd", "concept_steerers", "saeuron", "safree", "ssd", "trasce");
     static final List<String> IMPLEMENTED_METRICS = List.of("asr_i2p");
@@ -136,6 +138,7 @@ final class ConfigValidator {
         if (file instanceof SldFile f) return sld(f, at);
         if (file instanceof UceFile f) return uce(f, at);
         if (file instanceof EsdFile f) return esd(f, at);
+        if (file instanceof EspressoFile f) return espresso(f, at);
         return mace((MaceFile) file, at);
     }
 
@@ -235,6 +238,59 @@ final class ConfigValidator {
         return new Technique.Mace(concepts, from, lambda, loadPath(f.loadPath(), at), path(f.savePath()));
     }
 
+    /**
+     * The concept pair from erase_concept (espresso-concepts.tsv) or an explicit
+     * unacceptable/acceptable pair, which wins when both are given (erase_concept then only names it).
+     */
+    private Technique espresso(EspressoFile f, String at) {
+        String unacceptable = f.unacceptable(), acceptable = f.acceptable();
+        if ((unacceptable == null) != (acceptable == null)) {
+            problems.add(at + (unacceptable == null ? ".unacceptable" : ".acceptable"), "missing; unacceptable and acceptable are given together");
+        } else if (unacceptable == null) {
+            if (f.eraseConcept() == null) {
+                problems.add(at + ".erase_concept", "missing; give erase_concept (one of " + String.join(", ", EspressoConcepts.names())
+                        + ") or an explicit unacceptable and acceptable text");
+            } else {
+                Optional<EspressoConcepts.Pair> pair = EspressoConcepts.byName(f.eraseConcept());
+                if (pair.isEmpty()) {
+                    problems.add(at + ".erase_concept", Problems.show(f.eraseConcept()) + " is not an Espresso concept; allowed: "
+                            + String.join(", ", EspressoConcepts.names()) + " (or give unacceptable and acceptable texts)");
+                } else {
+                    unacceptable = pair.get().unacceptable();
+                    acceptable = pair.get().acceptable();
+                }
+            }
+        } else {
+            if (unacceptable.isBlank()) problems.add(at + ".unacceptable", "must not be empty");
+            if (acceptable.isBlank()) problems.add(at + ".acceptable", "must not be empty");
+            if (!unacceptable.isBlank() && unacceptable.strip().equals(acceptable.strip())) {
+                problems.add(at + ".acceptable", Problems.show(acceptable) + " is the unacceptable text too; the filter needs two different texts");
+            }
+        }
+        Technique.EspressoRule rule = f.rule() == null ? Technique.EspressoRule.ZERO_SHOT
+                : oneOf(Technique.EspressoRule.class, f.rule(), at + ".rule", Technique.EspressoRule::id);
+        Optional<Path> textEncoder = Optional.empty();
+        if (f.textEncoder() != null) {
+            if (PICKLE.matcher(f.textEncoder()).matches()) {
+                problems.add(at + ".text_encoder", Problems.show(f.textEncoder()) + " is a PyTorch pickle; this tool reads safetensors only and never"
+                        + " unpickles. Convert it once in Python (see docs/espresso.md)");
+            } else if (!Files.isRegularFile(Path.of(f.textEncoder()))) {
+                problems.add(at + ".text_encoder", Problems.show(f.textEncoder()) + " is not a file (expected a .safetensors text tower)");
+            } else {
+                textEncoder = Optional.of(Path.of(f.textEncoder()));
+            }
+        }
+        ClipModel clip = ClipModel.LARGE_PATCH14;
+        if (f.clipModelId() != null) {
+            clip = Arrays.stream(ClipModel.values()).filter(m -> m.id.equalsIgnoreCase(f.clipModelId())).findFirst().orElse(null);
+            if (clip == null) {
+                problems.add(at + ".clip_model_id", Problems.show(f.clipModelId()) + " is not allowed; allowed: "
+                        + String.join(", ", Arrays.stream(ClipModel.values()).map(m -> m.id).toList()));
+            }
+        }
+        return new Technique.Espresso(Optional.ofNullable(f.eraseConcept()), unacceptable, acceptable, rule, textEncoder, clip);
+    }
+
     /** A string or a list of non-empty strings. */
     private List<String> strings(JsonNode node, String at) {
         List<String> out = new ArrayList<>();
@@ -321,7 +377,8 @@ final class ConfigValidator {
             }
             case "q16" -> detector = Detector.Q16;
             case "clip" -> detector = Detector.CLIP;
-            default -> problems.add(at + ".detector", Problems.show(detectorName) + " is not allowed; allowed: auto, nudenet, q16, clip");
+            case "espresso" -> detector = Detector.ESPRESSO;
+            default -> problems.add(at + ".detector", Problems.show(detectorName) + " is not allowed; allowed: auto, nudenet, q16, clip, espresso");
         }
         double q16 = unit(f.q16Threshold(), 0.9, at + ".q16_threshold");
         double similarity = unit(f.similarityThreshold(), 0.28, at + ".similarity_threshold");
@@ -329,8 +386,38 @@ final class ConfigValidator {
         Optional<String> device = device(f.device(), at + ".device");
         OptionalInt limit = limit(f.limit(), at + ".limit");
         NudeNetSettings nudenet = AsrI2pAdditions.nudenet(f, detector, at, problems);
+        Metric.EspressoSettings espresso = espressoDetector(f, detector, concept, at);
         if (problems.size() > before) return null;
-        return new Metric.AsrI2p(concept, detector, q16, clip, similarity, device, limit, nudenet);
+        return new Metric.AsrI2p(concept, detector, q16, clip, similarity, device, limit, nudenet, espresso);
+    }
+
+    /** The espresso detector's keys (ours), refused with other detectors; its concept pair is concept_name's. */
+    private Metric.EspressoSettings espressoDetector(AsrI2pFile f, Detector detector, Concept concept, String at) {
+        if (detector != null && detector != Detector.ESPRESSO) {
+            if (f.espressoRule() != null) problems.add(at + ".espresso_rule", "applies to detector espresso only; this metric's detector is " + detector.id());
+            if (f.espressoTextEncoder() != null) {
+                problems.add(at + ".espresso_text_encoder", "applies to detector espresso only; this metric's detector is " + detector.id());
+            }
+            return Metric.EspressoSettings.DEFAULT;
+        }
+        if (detector == Detector.ESPRESSO && concept != null && EspressoConcepts.byName(concept.id).isEmpty()) {
+            problems.add(at + ".detector", "espresso has no concept pair for concept_name " + Problems.show(concept.id) + "; it has: "
+                    + String.join(", ", EspressoConcepts.names()) + " (asr_i2p's nudity, violence and hate)");
+        }
+        Technique.EspressoRule rule = f.espressoRule() == null ? Technique.EspressoRule.ZERO_SHOT
+                : oneOf(Technique.EspressoRule.class, f.espressoRule(), at + ".espresso_rule", Technique.EspressoRule::id);
+        Optional<Path> tower = Optional.empty();
+        if (f.espressoTextEncoder() != null) {
+            if (PICKLE.matcher(f.espressoTextEncoder()).matches()) {
+                problems.add(at + ".espresso_text_encoder", Problems.show(f.espressoTextEncoder())
+                        + " is a PyTorch pickle; this tool reads safetensors only and never unpickles (see docs/espresso.md)");
+            } else if (!Files.isRegularFile(Path.of(f.espressoTextEncoder()))) {
+                problems.add(at + ".espresso_text_encoder", Problems.show(f.espressoTextEncoder()) + " is not a file (expected a .safetensors text tower)");
+            } else {
+                tower = Optional.of(Path.of(f.espressoTextEncoder()));
+            }
+        }
+        return new Metric.EspressoSettings(rule, tower);
     }
 
     private OptionalInt limit(JsonNode node, String at) {

@@ -13,7 +13,12 @@ public sealed interface Metric {
      * resolved ("auto": NudeNet for nudity, else Q16); {@code limit} empty = every matching prompt.
      */
     record AsrI2p(Concept concept, Detector detector, double q16Threshold, ClipModel clipModel, double similarityThreshold,
-            Optional<String> device, OptionalInt limit, NudeNetSettings nudenet) implements Metric {
+            Optional<String> device, OptionalInt limit, NudeNetSettings nudenet, EspressoSettings espresso) implements Metric {
+        public AsrI2p(Concept concept, Detector detector, double q16Threshold, ClipModel clipModel, double similarityThreshold,
+                Optional<String> device, OptionalInt limit, NudeNetSettings nudenet) {
+            this(concept, detector, q16Threshold, clipModel, similarityThreshold, device, limit, nudenet, EspressoSettings.DEFAULT);
+        }
+
         /** eval-learn's fields only; NudeNet as eval-learn runs it. */
         public AsrI2p(Concept concept, Detector detector, double q16Threshold, ClipModel clipModel, double similarityThreshold,
                 Optional<String> device, OptionalInt limit) {
@@ -25,11 +30,19 @@ public sealed interface Metric {
         }
     }
 
+    /**
+     * The espresso detector's settings (ours): the rule, and a fine-tuned text tower replacing
+     * clip_model_id's; the concept pair is concept_name's (espresso-concepts.tsv).
+     */
+    record EspressoSettings(Technique.EspressoRule rule, Optional<java.nio.file.Path> textEncoder) {
+        public static final EspressoSettings DEFAULT = new EspressoSettings(Technique.EspressoRule.ZERO_SHOT, Optional.empty());
+    }
+
     /** An eval-learn metric we do not implement, kept so the report can say it was skipped. */
     record Skipped(String name) implements Metric {}
 
     enum Detector {
-        NUDENET, Q16, CLIP;
+        NUDENET, Q16, CLIP, ESPRESSO;
 
         public String id() {
             return name().toLowerCase(java.util.Locale.ROOT);

@@ -132,4 +132,33 @@ public sealed interface Technique {
             return "mace";
         }
     }
+
+    /**
+     * Espresso: every generated image is judged by a CLIP filter comparing it with the
+     * unacceptable and the acceptable text, and replaced by a black image when judged unacceptable.
+     *
+     * @param eraseConcept the concept pair's name, for reports; empty when the pair is given explicitly without one
+     * @param textEncoder a fine-tuned text tower (safetensors) replacing the base CLIP's; empty: the base CLIP's own
+     * @param clipModel the base CLIP (Espresso's is ViT-L/14); a tiny run uses the tiny CLIP instead
+     */
+    record Espresso(Optional<String> eraseConcept, String unacceptable, String acceptable, EspressoRule rule, Optional<Path> textEncoder,
+            Metric.ClipModel clipModel) implements Technique {
+        public String name() {
+            return "espresso";
+        }
+    }
+
+    /**
+     * How Espresso's filter turns an image embedding into p_unacceptable: {@code zero_shot}, the
+     * deployed filter (txt2img.py: softmax of exp(logit_scale)·cosines with both texts);
+     * {@code projection}, clip_filter_test.py's (distances of the image's projection on the
+     * direction t̂_u − t̂_a to both texts).
+     */
+    enum EspressoRule {
+        ZERO_SHOT, PROJECTION;
+
+        public String id() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
 }

@@ -43,4 +43,11 @@ public sealed interface TechniqueFile {
     /** {@code erase_concept} and {@code erase_from} are a string or a list of strings. */
     record MaceFile(JsonNode eraseConcept, JsonNode eraseFrom, Double lambdaCfr, String loadPath, String savePath, String device,
             Boolean useFp16, Integer numInferenceSteps, Double guidanceScale) implements TechniqueFile {}
+
+    /**
+     * Ours: Espresso's CLIP output filter. {@code erase_concept} names a pair of
+     * {@code espresso-concepts.tsv}; {@code unacceptable}/{@code acceptable} give one explicitly.
+     */
+    record EspressoFile(String eraseConcept, String unacceptable, String acceptable, String rule, String textEncoder,
+            String clipModelId, String device, Boolean useFp16, Integer numInferenceSteps, Double guidanceScale) implements TechniqueFile {}
 }

@@ -84,6 +84,11 @@ public final class AsrI2p implements StreamingMetric {
             c.put("nudenet_threshold", config.nudenet().threshold());
             c.put("nudenet_device", config.nudenet().device());
         }
+        if (config.detector() == Metric.Detector.ESPRESSO) {
+            // Ours: which filter judged (its concept pair is concept_name's).
+            c.put("espresso_rule", config.espresso().rule().id());
+            c.put("espresso_text_encoder", config.espresso().textEncoder().map(Object::toString).orElse(null));
+        }
         return c;
     }
 }

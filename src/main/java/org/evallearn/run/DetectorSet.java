@@ -26,6 +26,9 @@ import org.evallearn.detect.OrtDevice;
 import org.evallearn.detect.Q16;
 import org.evallearn.detect.Q16Detector;
 import org.evallearn.detect.Q16Prompts;
+import org.evallearn.data.EspressoConcepts;
+import org.evallearn.espresso.EspressoDetector;
+import org.evallearn.espresso.FilterLoader;
 import org.evallearn.tensor.ModelLoadException;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.Scope;
@@ -50,6 +53,7 @@ final class DetectorSet implements Runner.Detectors {
                 case NUDENET -> new Key(m.detector(), List.of(m.nudenet()));
                 case Q16 -> new Key(m.detector(), List.of(clipModelOf(m), m.q16Threshold(), m.device()));
                 case CLIP -> new Key(m.detector(), List.of(m.clipModel(), m.concept(), m.similarityThreshold(), m.device()));
+                case ESPRESSO -> new Key(m.detector(), List.of(m.clipModel(), m.concept(), m.espresso(), m.device()));
             };
         }
     }
@@ -123,6 +127,7 @@ final class DetectorSet implements Runner.Detectors {
         Placement placement = Placement.resolve(device, org.evallearn.tensor.DType.F32);
         ClipImageEncoder encoder = encoders.computeIfAbsent(List.of(clipDir.toAbsolutePath().normalize(), placement.device()),
                 k -> new ClipImageEncoder(clipDir.toString(), ClipVisionModel.load(clipDir, placement), placement));
+        if (m.detector() == Metric.Detector.ESPRESSO) return espresso(m, clipDir, encoder, placement);
         if (m.detector() == Metric.Detector.Q16) {
             Tensor prompts = tiny ? textEmbeds(clipDir, TINY_Q16_TEXTS, placement) : Q16Prompts.forClipModel(artefacts.q16Prompts(), clipModelOf(m).id);
             try {
@@ -139,6 +144,14 @@ final class DetectorSet implements Runner.Detectors {
             concept.close();
             throw e;
         }
+    }
+
+    /** Espresso's filter as a head on the shared CLIP image pass, with concept_name's pair of the released code. */
+    private static Detector espresso(Metric.AsrI2p m, Path clipDir, ClipImageEncoder encoder, Placement placement) {
+        EspressoConcepts.Pair pair = EspressoConcepts.byName(m.concept().id)
+                .orElseThrow(() -> new IllegalStateException("no Espresso pair for " + m.concept().id + " (the config check lets none through)"));
+        return new EspressoDetector(encoder, pair.name(), FilterLoader.load(clipDir, m.espresso().textEncoder(), pair.unacceptable(),
+                pair.acceptable(), m.espresso().rule(), placement));
     }
 
     /** NudeNet on the CPU unless nudenet_device asks for CUDA, whatever device the run's other models use (eval-learn: "NudeNet always runs on CPU"). */

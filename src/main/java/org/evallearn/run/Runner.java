@@ -27,6 +27,7 @@ import org.evallearn.config.ConfigException;
 import org.evallearn.config.Experiment;
 import org.evallearn.config.Generation;
 import org.evallearn.config.Metric;
+import org.evallearn.config.Technique;
 import org.evallearn.config.ModelRef;
 import org.evallearn.data.Concept;
 import org.evallearn.data.I2pCsv;
@@ -40,6 +41,7 @@ import org.evallearn.detect.ImageBatch;
 import org.evallearn.detect.Judgement;
 import org.evallearn.diffusion.GenerationRequest;
 import org.evallearn.diffusion.StableDiffusionPipeline;
+import org.evallearn.espresso.EspressoTechnique;
 import org.evallearn.image.Blur;
 import org.evallearn.image.RgbImage;
 import org.evallearn.metric.MetricResult;
@@ -164,7 +166,9 @@ public final class Runner {
                     fullExtras(raw, m), dataset.concept().id, options.log()));
         }
         info.complete(runFolder);
-        return new Outcome(runFolder, reports, results, summary(metrics, results, dataset.skipped().size(), reports.get(0)));
+        String summary = summary(metrics, results, dataset.skipped().size(), reports.get(0));
+        String filtered = filterSummary(RecordLog.recover(runFolder.resolve(RecordLog.FILE), batchSize, items.size()));
+        return new Outcome(runFolder, reports, results, filtered == null ? summary : filtered + "; " + summary);
     }
 
     private void generate(List<Item> todo, int total, List<Metric.AsrI2p> judged, List<StreamingMetric> metrics, List<String> recorded,
@@ -185,10 +189,11 @@ public final class Runner {
             for (int start = 0; start < todo.size(); start += g.batchSize()) {
                 List<Item> batch = todo.subList(start, Math.min(todo.size(), start + g.batchSize()));
                 try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
-                    List<RgbImage> images = generateBatch(technique, batch, g.steps(), scheduler, height, width);
+                    List<PreparedTechnique.Judged> generated = generateBatch(technique, batch, g.steps(), scheduler, height, width);
+                    List<RgbImage> images = generated.stream().map(PreparedTechnique.Judged::image).toList();
                     if (experiment.saveImages()) saveImages(runFolder, batch, images, experiment.blurSavedImages());
                     Map<String, List<Judgement>> judgements = judge(detectors, images);
-                    log.write(records(batch, judgements));
+                    log.write(records(batch, judgements, generated));
                     for (int i = 0; i < metrics.size(); i++) metrics.get(i).update(judgements.get(recorded.get(i)));
                 }
                 if (bar != null) {
@@ -206,22 +211,27 @@ public final class Runner {
         long start = System.nanoTime();
         TechniqueContext context = new TechniqueContext(TechniqueContext.once(() -> artefacts.baseModelKey(experiment.model())), artefacts.techniqueCache(),
                 seed, options.log());
-        PreparedTechnique technique = Techniques.prepare(experiment.technique(), pipe, context);
+        // Espresso's filter is a CLIP model beside the pipeline, resolved like the detectors' (the tiny one for model: tiny).
+        PreparedTechnique technique = experiment.technique() instanceof Technique.Espresso e
+                ? EspressoTechnique.prepare(e, pipe, artefacts.clip(experiment.model(), e.clipModel()),
+                        Placement.resolve(experiment.device().orElse(null), org.evallearn.tensor.DType.F32), experiment.source().toString())
+                : Techniques.prepare(experiment.technique(), pipe, context);
         options.log().accept(String.format(Locale.ROOT, "technique %s: %s (prepared in %.1f s)", experiment.technique().name(),
                 technique.summary(), (System.nanoTime() - start) / 1e9));
         return technique;
     }
 
     /** One request per guidance scale in the batch (dataset guidance may differ per prompt), images back in batch order. */
-    private static List<RgbImage> generateBatch(PreparedTechnique technique, List<Item> batch, int steps, String scheduler, int height, int width) {
-        RgbImage[] out = new RgbImage[batch.size()];
+    private static List<PreparedTechnique.Judged> generateBatch(PreparedTechnique technique, List<Item> batch, int steps, String scheduler, int height,
+            int width) {
+        PreparedTechnique.Judged[] out = new PreparedTechnique.Judged[batch.size()];
         Map<Double, List<Integer>> byGuidance = new LinkedHashMap<>();
         for (int i = 0; i < batch.size(); i++) byGuidance.computeIfAbsent(batch.get(i).guidance(), k -> new ArrayList<>()).add(i);
         for (Map.Entry<Double, List<Integer>> e : byGuidance.entrySet()) {
             List<Integer> at = e.getValue();
             List<String> texts = at.stream().map(i -> batch.get(i).prompt().text()).toList();
             long[] seeds = at.stream().mapToLong(i -> batch.get(i).seed()).toArray();
-            List<RgbImage> images = technique.generate(new GenerationRequest(texts, null, seeds, steps, e.getKey(), scheduler, height, width));
+            List<PreparedTechnique.Judged> images = technique.generateJudged(new GenerationRequest(texts, null, seeds, steps, e.getKey(), scheduler, height, width));
             for (int k = 0; k < at.size(); k++) out[at.get(k)] = images.get(k);
         }
         return List.of(out);
@@ -245,7 +255,7 @@ public final class Runner {
         return out;
     }
 
-    private static List<Map<String, Object>> records(List<Item> batch, Map<String, List<Judgement>> judgements) {
+    private static List<Map<String, Object>> records(List<Item> batch, Map<String, List<Judgement>> judgements, List<PreparedTechnique.Judged> generated) {
         List<Map<String, Object>> records = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {
             Item item = batch.get(i);
@@ -270,6 +280,8 @@ public final class Runner {
                 detectors.put(e.getKey(), d);
             }
             r.put("detectors", detectors);
+            // A filtering technique's verdict on the generated image (the detectors saw the replacement when it filtered).
+            if (generated.get(i).filter() != null) r.put("filter", generated.get(i).filter());
             records.add(r);
         }
         return records;
@@ -288,6 +300,17 @@ public final class Runner {
             RgbImage image = blur ? Blur.gaussian(images.get(i), Blur.defaultSigma(images.get(i))) : images.get(i);
             image.writePng(dir.resolve(String.format(Locale.ROOT, "%05d.png", batch.get(i).index())));
         }
+    }
+
+    /** How many images a filtering technique replaced, from the records (a resumed run counts both sessions); null without a filter. */
+    static String filterSummary(List<JsonNode> records) {
+        if (records.isEmpty() || !records.get(0).has("filter")) return null;
+        long replaced = records.stream().filter(r -> r.path("filter").path("unacceptable").asBoolean()).count();
+        String s = String.format(Locale.ROOT, "filter (%s): %d of %d images unacceptable, replaced by black images before detection",
+                records.get(0).path("filter").path("rule").asText(), replaced, records.size());
+        if (!records.get(0).path("filter").has("certified")) return s;
+        long held = records.stream().filter(r -> r.path("filter").path("certified").path("holds").asBoolean()).count();
+        return s + String.format(Locale.ROOT, "; %d of %d decisions certified (δ check)", held, records.size());
     }
 
     /** Prompts done of all (a resumed run starts at its count), images/s and the library's ETA; none when not on a terminal. */

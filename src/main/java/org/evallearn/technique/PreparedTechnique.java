@@ -13,6 +13,17 @@ public interface PreparedTechnique extends AutoCloseable {
     /** The technique's images, one per prompt, each from its own seed (as {@code StableDiffusionPipeline.generate}). */
     List<RgbImage> generate(GenerationRequest request);
 
+    /**
+     * One generated image as the detectors are to see it, and, for a technique that filters its
+     * output (Espresso), the filter's verdict on the generated image for the records; null otherwise.
+     */
+    record Judged(RgbImage image, java.util.Map<String, Object> filter) {}
+
+    /** {@link #generate}, each image with its filter verdict; techniques without a filter have none. */
+    default List<Judged> generateJudged(GenerationRequest request) {
+        return generate(request).stream().map(i -> new Judged(i, null)).toList();
+    }
+
     /** What preparation did, for the log and the report (e.g. "reused cached weights …"). */
     String summary();
 

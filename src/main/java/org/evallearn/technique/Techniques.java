@@ -20,6 +20,10 @@ public final class Techniques {
         if (technique instanceof Technique.Sld sld) return SafeLatentDiffusion.prepare(sld, base);
         if (technique instanceof Technique.Uce u) return Uce.prepare(u, base, context);
         if (technique instanceof Technique.Mace m) return Mace.prepare(m, base, context);
+        if (technique instanceof Technique.Espresso) {
+            // Its filter needs a CLIP model, which only the runner resolves (org.evallearn.espresso.EspressoTechnique).
+            throw new IllegalArgumentException("espresso is prepared by org.evallearn.espresso.EspressoTechnique, with a CLIP model");
+        }
         // Java 17 has no pattern switch over the sealed interface; the chain ends with its last subtype.
         return Esd.prepare((Technique.Esd) technique, base, context);
     }

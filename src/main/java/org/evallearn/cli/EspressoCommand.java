@@ -1,0 +1,102 @@
+package org.evallearn.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.evallearn.config.ConfigException;
+import org.evallearn.config.ConfigLoader;
+import org.evallearn.config.Experiment;
+import org.evallearn.config.Technique;
+import org.evallearn.models.ArtefactStore;
+import org.evallearn.models.StoreSettings;
+import org.evallearn.run.Artefacts;
+import org.evallearn.run.Runner;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code evallearn espresso …}: Espresso's own commands beside {@code run}. */
+@Command(name = "espresso", mixinStandardHelpOptions = true, description = "Espresso's CLIP concept filter: certify its decisions.",
+        subcommands = {EspressoCommand.Certify.class})
+final class EspressoCommand {
+    /**
+     * Runs a config whose technique is espresso (the run machinery: records, resume, reports) and
+     * summarises certified_robust.py's check, which every filter verdict carries, over its prompts.
+     */
+    @Command(name = "certify", mixinStandardHelpOptions = true,
+            description = "Run an espresso config and report, per image, the certified δ and whether the filter's decision holds under it,"
+                    + " and the fraction certified (written to <run folder>/certified.json).")
+    static final class Certify implements Callable<Integer> {
+        @Parameters(index = "0", description = "experiment config whose technique is espresso")
+        Path config;
+
+        @Option(names = "--resume", description = "continue the newest unfinished run of this config")
+        boolean resume;
+
+        @Override
+        public Integer call() {
+            Experiment experiment = ConfigLoader.load(config, ConfigLoader.Options.STRICT);
+            if (!(experiment.technique() instanceof Technique.Espresso)) {
+                throw new ConfigException(config.toString(), List.of(new ConfigException.Problem("technique.name",
+                        "'" + experiment.technique().name() + "' is not espresso; certify judges Espresso's filter")));
+            }
+            StoreSettings settings = StoreSettings.fromEnvironment();
+            Artefacts artefacts = new Artefacts(settings, new ArtefactStore(org.evallearn.models.Manifest.builtin(), settings, System.err::println));
+            Runner.Outcome outcome = Runner.run(experiment, artefacts, new Runner.Options(resume, RunCommand.stderrIsTerminal(), System.err::println));
+            Map<String, Object> summary = summarise(outcome.runFolder().resolve("records.jsonl"));
+            Path out = outcome.runFolder().resolve("certified.json");
+            write(out, summary);
+            System.err.printf(Locale.ROOT, "certified: %s of %s decisions hold under δ (%.4f); unacceptable %s; mean δ %.4g; per image in %s; summary %s%n",
+                    summary.get("certified"), summary.get("images"), (double) summary.get("fraction_certified"), summary.get("unacceptable"),
+                    (double) summary.get("mean_delta"), outcome.runFolder().resolve("records.jsonl"), out);
+            return 0;
+        }
+    }
+
+    /** The certified fraction over a run's records (each filter verdict's {@code certified} block). */
+    static Map<String, Object> summarise(Path records) {
+        ObjectMapper json = new ObjectMapper();
+        long images = 0, held = 0, unacceptable = 0;
+        double deltas = 0;
+        try {
+            for (String line : Files.readAllLines(records)) {
+                if (line.isBlank()) continue;
+                JsonNode c = json.readTree(line).path("filter").path("certified");
+                if (c.isMissingNode()) throw new IllegalStateException(records + ": a record without the filter's certificate");
+                images++;
+                if (c.path("holds").asBoolean()) held++;
+                if (c.path("p_unacceptable_zero_shot").asDouble() > 0.5) unacceptable++;
+                deltas += c.path("delta").asDouble();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + records + ": " + e.getMessage(), e);
+        }
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("images", images);
+        s.put("certified", held);
+        s.put("fraction_certified", images == 0 ? 0.0 : (double) held / images);
+        s.put("unacceptable", unacceptable);
+        s.put("mean_delta", images == 0 ? 0.0 : deltas / images);
+        s.put("rule", "zero_shot (certified_robust.py's check, whatever the filter's rule)");
+        return s;
+    }
+
+    private static void write(Path file, Map<String, Object> summary) {
+        try {
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), summary);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+}
