@@ -25,6 +25,7 @@ public final class LoadingBinder implements ParamBinder {
     private final List<String> missing = new ArrayList<>();
     private final List<String> misshaped = new ArrayList<>();
     private final Map<String, Tensor> bound = new LinkedHashMap<>();
+    private final List<String> nonFinite = new ArrayList<>();
 
     /**
      * @param legacyNames older spellings of a key to try when the key itself is absent; a tensor
@@ -73,6 +74,11 @@ public final class LoadingBinder implements ParamBinder {
                     result = torch.zeros(shape, placement.options());
                 } else if (DType.of(raw.scalar_type()).isFloating()) {
                     result = raw.to(placement.torchDevice(), placement.dtype().scalarType);
+                    // Checked as loaded, on the model's device and in its dtype: a finite fp32 value can overflow fp16.
+                    if (!Finite.all(result)) {
+                        nonFinite.add(name + " (" + Finite.describe(result) + (Finite.all(raw) ? " after conversion from the file's "
+                                + DType.of(raw.scalar_type()) + " to " + placement.dtype() + ", whose range it exceeds" : "") + ")");
+                    }
                 } else {
                     result = raw.to(placement.torchDevice(), raw.scalar_type());
                 }
@@ -114,6 +120,15 @@ public final class LoadingBinder implements ParamBinder {
         appendList(sb, "mis-shaped keys", misshaped);
         appendList(sb, "unexpected keys", unexpected);
         throw new ModelLoadException(sb.toString());
+    }
+
+    /**
+     * The bound tensors that hold NaN or ±Inf, each with what it holds. Not an error: a model
+     * with a few such values may still be studied, but it is warned about (see {@link ModelLoader}),
+     * and the images it makes are checked ({@code StableDiffusionPipeline}).
+     */
+    public List<String> nonFinite() {
+        return List.copyOf(nonFinite);
     }
 
     /** Frees what was bound so far, for a model whose construction failed. */
