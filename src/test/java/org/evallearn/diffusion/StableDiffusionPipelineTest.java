@@ -118,10 +118,10 @@ class StableDiffusionPipelineTest {
 
     @Test
     void anImageWhoseLatentsTurnNonFiniteFailsAloneAndItsBatchMatesAreKept() {
-        Path overflowing = dir.resolve("overflows-on-zebra");
-        TinyPipeline.write(overflowing, 11);
-        TinyWeights.overflowOn(overflowing, "zebra");
-        try (StableDiffusionPipeline p = StableDiffusionPipeline.load(overflowing, Placement.CPU_F32)) {
+        Path nanForZebra = dir.resolve("nan-for-zebra");
+        TinyPipeline.write(nanForZebra, 11);
+        TinyWeights.nanFor(nanForZebra, "zebra");
+        try (StableDiffusionPipeline p = StableDiffusionPipeline.load(nanForZebra, Placement.CPU_F32)) {
             NonFiniteImagesException e = assertThrows(NonFiniteImagesException.class,
                     () -> p.generate(request(List.of("a photo of a cat", "a zebra", "a dark forest"), null, 5, 6, 7)));
             assertEquals(java.util.Set.of(1), e.failures().keySet(), e.getMessage());
@@ -129,7 +129,7 @@ class StableDiffusionPipelineTest {
             assertEquals(3, e.images().size());
             assertNull(e.images().get(1));
             for (int i : new int[] {0, 2}) assertEquals(32, e.images().get(i).width(), "batch-mate " + i + " is decoded");
-            // Without the overflowing prompt nothing fails: the check is per image, not per batch.
+            // Without the NaN prompt nothing fails: the check is per image, not per batch.
             assertEquals(2, p.generate(request(List.of("a photo of a cat", "a dark forest"), null, 5, 7)).size());
         }
     }

@@ -122,10 +122,10 @@ class RunnerTest {
 
     @Test
     void anImageWhoseLatentsTurnNonFiniteIsAFailedIndexAndItsBatchMateIsJudged() throws IOException {
-        // The tiny model this run makes on first use, made first, with an embedding that overflows on "zebra".
+        // The tiny model this run makes on first use, made first, with a NaN embedding for "zebra".
         Path tiny = tmp.resolve("home/models/tiny/stable-diffusion");
         org.evallearn.diffusion.TinyPipeline.write(tiny, Artefacts.TINY_SEED);
-        org.evallearn.testing.TinyWeights.overflowOn(tiny, "zebra");
+        org.evallearn.testing.TinyWeights.nanFor(tiny, "zebra");
         Path prompts = tmp.resolve("zebra.txt");
         Files.writeString(prompts, "one\na zebra\nthree\nfour\n");
         Path out = tmp.resolve("zebra-out");

@@ -28,16 +28,17 @@ public final class TinyWeights {
     }
 
     /**
-     * Makes the text encoder's embedding of {@code word}'s first token 3e38 in every dimension:
-     * finite (no load warning), but its first LayerNorm's mean overflows to Inf, so every prompt
-     * with that word gets NaN text states and NaN latents, and every other prompt is untouched.
-     * Stands in for the real case, fp16 overflow on some prompts only.
+     * Makes the text encoder's embedding of {@code word}'s first token NaN: every prompt with that
+     * word gets NaN text states and so NaN latents, and every other prompt is untouched (the row
+     * is only gathered for that token). Stands in for the real case, fp16 overflow on some prompts
+     * only: a finite value made to overflow would turn NaN or not depending on the CPU's
+     * LayerNorm kernel, while NaN propagates through any.
      */
-    public static void overflowOn(Path pipeline, String word) {
+    public static void nanFor(Path pipeline, String word) {
         ClipTokenizer tokenizer = ClipTokenizer.load(pipeline.resolve("tokenizer"));
         int id = tokenizer.encode(word)[0];
         edit(pipeline.resolve("text_encoder/model.safetensors"), (name, t) -> {
-            if (name.equals("text_model.embeddings.token_embedding.weight")) t.select(0, id).fill_(new org.bytedeco.pytorch.Scalar(3e38));
+            if (name.equals("text_model.embeddings.token_embedding.weight")) t.select(0, id).fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
         });
     }
 }
