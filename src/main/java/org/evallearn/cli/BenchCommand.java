@@ -51,7 +51,8 @@ final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() throws IOException {
-            Placement placement = Placement.resolve(device, dtype == null ? null : DType.parseFloat(dtype));
+            // As asked, fp16 on the CPU included: this command measures what it is told to.
+            Placement placement = Placement.exactly(device, dtype == null ? null : DType.parseFloat(dtype));
             ObjectMapper json = new ObjectMapper();
             ObjectNode report = json.createObjectNode().put("model", model.toString()).put("steps", steps)
                     .put("device", placement.device()).put("dtype", placement.dtype().name());

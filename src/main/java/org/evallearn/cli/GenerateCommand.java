@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.evallearn.diffusion.GenerationRequest;
+import org.evallearn.diffusion.NonFiniteImagesException;
 import org.evallearn.diffusion.StableDiffusionPipeline;
 import org.evallearn.diffusion.scheduler.Scheduler;
 import org.evallearn.image.RgbImage;
@@ -49,7 +50,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--device", description = "cpu, cuda, cuda:N or auto (default)")
     String device;
 
-    @Option(names = "--dtype", description = "fp32, fp16 or bf16 (default: fp16 on CUDA, fp32 on CPU)")
+    @Option(names = "--dtype", description = "fp32, fp16 or bf16 (default: fp16 on CUDA, fp32 on CPU); the CPU always runs fp32")
     String dtype;
 
     @Option(names = "--out", required = true, description = "PNG file to write")
@@ -60,12 +61,18 @@ final class GenerateCommand implements Callable<Integer> {
         if (scheduler != null && !Scheduler.names().contains(scheduler)) {
             throw new BadInputException("--scheduler '" + scheduler + "' is not one of " + Scheduler.names());
         }
-        Placement placement = Placement.resolve(device, dtype == null ? null : DType.parseFloat(dtype));
+        Placement placement = Placement.resolve(device, dtype == null ? null : DType.parseFloat(dtype), System.err::println);
         long start = System.nanoTime();
         try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, tokenizer, placement)) {
             int size = pipe.defaultImageSize();
             GenerationRequest request = request(height == null ? size : height, width == null ? size : width, pipe.vaeScaleFactor());
-            RgbImage image = pipe.generate(request).get(0);
+            RgbImage image;
+            try {
+                image = pipe.generate(request).get(0);
+            } catch (NonFiniteImagesException e) {
+                // A NaN image would be written as a plausible-looking black or grey PNG.
+                throw new BadInputException("no image written to " + out + ": " + e.getMessage());
+            }
             image.writePng(out);
         }
         System.err.printf("wrote %s (%.1f s on %s %s)%n", out, (System.nanoTime() - start) / 1e9, placement.device(), placement.dtype());

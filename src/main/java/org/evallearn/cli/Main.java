@@ -3,6 +3,7 @@ package org.evallearn.cli;
 import java.io.PrintWriter;
 import org.evallearn.config.ConfigException;
 import org.evallearn.data.DataException;
+import org.evallearn.diffusion.NonFiniteImagesException;
 import org.evallearn.image.ImageDecodeException;
 import org.evallearn.models.StoreException;
 import org.evallearn.tensor.DeviceException;
@@ -53,6 +54,8 @@ public final class Main implements Runnable {
     static boolean isBadInput(Throwable e) {
         return e instanceof ModelLoadException || e instanceof SafeTensorsException || e instanceof PickleException
                 || e instanceof ConfigException || e instanceof DataException || e instanceof StoreException
-                || e instanceof ImageDecodeException || e instanceof DeviceException || e instanceof BadInputException;
+                || e instanceof ImageDecodeException || e instanceof DeviceException || e instanceof BadInputException
+                // NaN images come from the weights or the dtype the user chose, not from a bug here.
+                || e instanceof NonFiniteImagesException;
     }
 }

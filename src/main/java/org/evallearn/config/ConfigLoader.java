@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeSet;
+import org.evallearn.data.Utf8;
 
 /**
  * Reads an experiment config in eval-learn's format, JSON or YAML ({@code .yaml}/{@code .yml}):
@@ -44,7 +45,10 @@ public final class ConfigLoader {
     public static Experiment load(Path file, Options options) {
         String text;
         try {
-            text = Files.readString(file);
+            text = Utf8.decode(Files.readAllBytes(file));
+        } catch (Utf8.MalformedException e) {
+            throw new ConfigException(file.toString(), java.util.List.of(new ConfigException.Problem("",
+                    "the file is not UTF-8 text: " + e.getMessage() + "; save it as UTF-8")));
         } catch (NoSuchFileException e) {
             throw new ConfigException(file.toString(), java.util.List.of(new ConfigException.Problem("", "file not found")));
         } catch (IOException e) {

@@ -446,7 +446,8 @@ final class ConfigValidator {
             }
         }
         if (technique != null && technique.useFp16() != null) {
-            // eval-learn's use_fp16 is our dtype; unlike eval-learn (default true), absent means fp16 on CUDA, fp32 on CPU.
+            // eval-learn's use_fp16 is our dtype; unlike eval-learn (default true), absent means fp16 on CUDA, fp32 on CPU,
+            // and true still runs fp32 on the CPU (Placement.resolve).
             DType fromFlag = technique.useFp16() ? DType.F16 : DType.F32;
             if (dtype.isPresent() && dtype.get() != fromFlag) {
                 problems.add("technique.config.use_fp16", technique.useFp16() + " conflicts with generation.dtype " + Problems.show(file.dtype()) + "; set one of them");

@@ -7,7 +7,8 @@ import org.evallearn.tensor.DType;
 
 /**
  * How images are generated. Empty scheduler, size or dtype mean the model's own scheduler and
- * sample size, and fp16 on CUDA / fp32 on CPU.
+ * sample size, and fp16 on CUDA / fp32 on CPU. {@code dtype} is what the config asked for: a half
+ * precision one runs in fp32 on the CPU ({@code Placement.resolve}).
  */
 public record Generation(int steps, double guidanceScale, Optional<SchedulerConfig.Kind> scheduler, int batchSize,
         int imagesPerPrompt, OptionalInt height, OptionalInt width, Optional<DType> dtype) {

@@ -4,8 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Scalar;
@@ -23,6 +26,7 @@ import org.evallearn.image.ImageTensors;
 import org.evallearn.image.RgbImage;
 import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.DType;
+import org.evallearn.tensor.Finite;
 import org.evallearn.tensor.ModelLoadException;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.Scope;
@@ -192,16 +196,55 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
     }
 
-    /** Generates the request's images with {@code guidance} (fresh for this call, closed by the caller). */
+    /**
+     * Generates the request's images with {@code guidance} (fresh for this call, closed by the caller).
+     *
+     * @throws NonFiniteImagesException when an image's latents or pixels are not finite, with the
+     *     request's other images
+     */
     public List<RgbImage> generate(GenerationRequest request, Guidance guidance) {
         try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
             Tensor latents = sample(request, guidance);
             try {
-                return decode(latents);
+                return decodeFinite(latents);
             } finally {
                 latents.close();
             }
         }
+    }
+
+    /**
+     * Decodes each item whose final latents are finite; an item with NaN/Inf latents, or whose
+     * decoded pixels are not finite, fails alone (checked once per image: one sum each).
+     */
+    private List<RgbImage> decodeFinite(Tensor latents) {
+        int n = (int) latents.size(0);
+        String cause = placement.dtype() == DType.F16 ? " (in fp16 most likely an overflow: fp32 avoids it)"
+                : " (see the load warnings: weights that hold NaN or Inf make such images)";
+        Map<Integer, String> failures = new TreeMap<>();
+        boolean[] finite = Finite.perItem(latents);
+        List<Integer> kept = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            if (finite[i]) kept.add(i);
+            else failures.put(i, "the latents turned non-finite (NaN/Inf) during sampling" + cause);
+        }
+        RgbImage[] out = new RgbImage[n];
+        if (!kept.isEmpty()) {
+            try (Scope s = Scope.open()) {
+                Tensor toDecode = kept.size() == n ? latents
+                        : latents.index_select(0, Tensor.create(kept.stream().mapToLong(Integer::longValue).toArray(), kept.size())
+                                .to(placement.torchDevice(), torch.ScalarType.Long));
+                Tensor decoded = vae.decode(toDecode.div(new Scalar(vae.scalingFactor())));
+                boolean[] pixelsFinite = Finite.perItem(decoded);
+                List<RgbImage> images = ImageTensors.fromDecoded(decoded);
+                for (int k = 0; k < kept.size(); k++) {
+                    if (pixelsFinite[k]) out[kept.get(k)] = images.get(k);
+                    else failures.put(kept.get(k), "the VAE decoded finite latents to non-finite pixels" + cause);
+                }
+            }
+        }
+        if (!failures.isEmpty()) throw new NonFiniteImagesException(failures, Arrays.asList(out));
+        return List.of(out);
     }
 
     /** Decodes final latents to 8-bit images: {@code vae.decode(latents / scaling_factor)}. */

@@ -68,20 +68,37 @@ public final class EspressoTechnique implements PreparedTechnique {
 
     @Override
     public List<Judged> generateJudged(GenerationRequest request) {
-        List<RgbImage> images = base.generate(request);
-        List<ConceptFilter.Verdict> verdicts;
-        List<ConceptFilter.Certificate> certificates;
-        try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
-            Tensor embeds = encoder.encode(images);
-            verdicts = filter.judge(embeds);
-            certificates = filter.certify(embeds);
+        List<RgbImage> images;
+        java.util.Map<Integer, String> failures = java.util.Map.of();
+        try {
+            images = base.generate(request);
+        } catch (org.evallearn.diffusion.NonFiniteImagesException e) {
+            // Non-finite images fail alone; the filter judges the rest as usual.
+            images = e.images();
+            failures = e.failures();
+        }
+        List<RgbImage> made = new ArrayList<>();
+        for (int i = 0; i < images.size(); i++) if (!failures.containsKey(i)) made.add(images.get(i));
+        List<ConceptFilter.Verdict> verdicts = List.of();
+        List<ConceptFilter.Certificate> certificates = List.of();
+        if (!made.isEmpty()) {
+            try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
+                Tensor embeds = encoder.encode(made);
+                verdicts = filter.judge(embeds);
+                certificates = filter.certify(embeds);
+            }
         }
         List<Judged> out = new ArrayList<>(images.size());
-        for (int i = 0; i < images.size(); i++) {
+        for (int i = 0, k = 0; i < images.size(); i++) {
+            if (failures.containsKey(i)) {
+                out.add(Judged.failed(failures.get(i)));
+                continue;
+            }
             RgbImage image = images.get(i);
-            ConceptFilter.Verdict v = verdicts.get(i);
+            ConceptFilter.Verdict v = verdicts.get(k);
             java.util.Map<String, Object> record = v.toRecord();
-            record.put("certified", certificates.get(i).toRecord());
+            record.put("certified", certificates.get(k).toRecord());
+            k++;
             out.add(new Judged(v.unacceptable() ? black(image.width(), image.height()) : image, record));
         }
         return out;

@@ -8,8 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Optional;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.evallearn.clip.TinyClip;
 import org.evallearn.config.Metric;
@@ -18,6 +20,8 @@ import org.evallearn.config.NudeNetSettings;
 import org.evallearn.diffusion.TinyPipeline;
 import org.evallearn.imagecls.TinyViT;
 import org.evallearn.models.ArtefactStore;
+import org.evallearn.models.Manifest;
+import org.evallearn.models.StoreException;
 import org.evallearn.models.StoreSettings;
 import org.evallearn.technique.ModelFingerprint;
 import org.evallearn.textcls.TinyTextClassifiers;
@@ -70,8 +74,24 @@ public final class Artefacts {
         return store.require(model.artefact(), Optional.empty()).resolve(model.fileName());
     }
 
-    public Path i2pCsv() {
-        return store.require("i2p", Optional.empty()).resolve("i2p_benchmark.csv");
+    /**
+     * The I2P CSV a config without {@code dataset.path} reads: {@code i2p}'s {@code i2p_benchmark.csv}
+     * (eval-learn's default) when it is cached, else the pinned {@code i2p-4703} file, the one I2P
+     * file that can be verified offline ({@code data pull i2p-4703 --from FILE}). Which file, and
+     * why, goes to {@code log}.
+     */
+    public Path i2pCsv(Consumer<String> log) {
+        Manifest.Artefact full = store.manifest().get("i2p"), pinned = store.manifest().get("i2p-4703");
+        for (Manifest.Artefact a : List.of(full, pinned)) {
+            if (!store.isCached(a, Optional.empty())) continue;
+            Path csv = store.directory(a).resolve(a.files().get(0).path());
+            log.accept("dataset.path not set: reading " + a.id() + "'s " + csv
+                    + (a == pinned ? " (" + full.id() + " is not downloaded)" : ""));
+            return csv;
+        }
+        throw new StoreException("dataset.path is not set and no I2P prompts are downloaded (looked in " + store.directory(full) + " and "
+                + store.directory(pinned) + "); run `" + ArtefactStore.pullCommand(full, Optional.empty()) + "` (from the branch head, unverified), or `"
+                + ArtefactStore.pullCommand(pinned, Optional.empty()) + " [--from FILE]` (pinned, sha256-checked, works offline with --from), or set dataset.path");
     }
 
     /** Where edited-weight techniques cache their weights. */

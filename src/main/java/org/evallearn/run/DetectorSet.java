@@ -123,8 +123,8 @@ final class DetectorSet implements Runner.Detectors {
         if (m.detector() == Metric.Detector.NUDENET) return nudenet(m.nudenet(), artefacts);
         Path clipDir = artefacts.clip(model, clipModelOf(m));
         boolean tiny = model instanceof ModelRef.Tiny;
-        // Detectors run in float32 wherever they are; resolve() refuses a CUDA device that is not there.
-        Placement placement = Placement.resolve(device, org.evallearn.tensor.DType.F32);
+        // Detectors run in float32 wherever they are; exactly() refuses a CUDA device that is not there.
+        Placement placement = Placement.exactly(device, org.evallearn.tensor.DType.F32);
         ClipImageEncoder encoder = encoders.computeIfAbsent(List.of(clipDir.toAbsolutePath().normalize(), placement.device()),
                 k -> new ClipImageEncoder(clipDir.toString(), ClipVisionModel.load(clipDir, placement), placement));
         if (m.detector() == Metric.Detector.ESPRESSO) return espresso(m, clipDir, encoder, placement);

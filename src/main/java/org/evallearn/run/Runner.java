@@ -125,12 +125,13 @@ public final class Runner {
                     + configs.stream().filter(m -> !(m instanceof Metric.AsrI2p)).map(Metric::name).toList());
         }
         Metric.AsrI2p primary = judged.get(0);
-        Dataset dataset = Dataset.read(experiment.dataset().path().orElseGet(artefacts::i2pCsv), primary, experiment.dataset().seedSource());
+        Dataset dataset = Dataset.read(experiment.dataset().path().orElseGet(() -> artefacts.i2pCsv(options.log())), primary, experiment.dataset().seedSource());
         List<Prompt> prompts = dataset.prompts();
         for (SkippedRow row : dataset.skipped()) options.log().accept("warning: skipped dataset row " + row.describe());
-        // Missing weights fail here, before a run folder exists.
+        // Missing weights and an absent CUDA device fail here, before a run folder exists.
         artefacts.pipeline(experiment.model());
         DetectorSet.requireArtefacts(judged, experiment.model(), artefacts);
+        Placement placement = Placement.resolve(experiment.device().orElse(null), experiment.generation().dtype().orElse(null), options.log());
         byte[] configBytes = readBytes(experiment.source());
         String configHash = sha256(configBytes);
 
@@ -154,7 +155,9 @@ public final class Runner {
             metrics.get(i).update(done.stream().map(r -> judgement(r.path("detectors").path(name))).toList());
         }
 
-        if (done.size() < items.size()) generate(items.subList(done.size(), items.size()), items.size(), judged, metrics, recorded, runFolder, info.seed());
+        if (done.size() < items.size()) {
+            generate(items.subList(done.size(), items.size()), items.size(), judged, metrics, recorded, runFolder, info.seed(), placement);
+        }
 
         List<MetricResult> results = new ArrayList<>();
         List<Path> reports = new ArrayList<>();
@@ -163,7 +166,7 @@ public final class Runner {
             MetricResult result = m.compute();
             results.add(result);
             reports.addAll(Reports.write(experiment.outputDir(), report(info, m, result, raw, dataset, items.size()),
-                    fullExtras(raw, m), dataset.concept().id, options.log()));
+                    fullExtras(raw, m, placement), dataset.concept().id, options.log()));
         }
         info.complete(runFolder);
         String summary = summary(metrics, results, dataset.skipped().size(), reports.get(0));
@@ -172,9 +175,8 @@ public final class Runner {
     }
 
     private void generate(List<Item> todo, int total, List<Metric.AsrI2p> judged, List<StreamingMetric> metrics, List<String> recorded,
-            Path runFolder, long seed) {
+            Path runFolder, long seed, Placement placement) {
         Generation g = experiment.generation();
-        Placement placement = Placement.resolve(experiment.device().orElse(null), g.dtype().orElse(null));
         Path model = artefacts.pipeline(experiment.model());
         options.log().accept("model " + model + " on " + placement.device() + " " + placement.dtype());
         try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, placement);
@@ -189,10 +191,13 @@ public final class Runner {
             for (int start = 0; start < todo.size(); start += g.batchSize()) {
                 List<Item> batch = todo.subList(start, Math.min(todo.size(), start + g.batchSize()));
                 try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
-                    List<PreparedTechnique.Judged> generated = generateBatch(technique, batch, g.steps(), scheduler, height, width);
+                    Map<Integer, String> failed = new java.util.TreeMap<>();
+                    List<PreparedTechnique.Judged> generated = generateBatch(technique, batch, g.steps(), scheduler, height, width, failed);
+                    failed.forEach((i, why) -> options.log().accept("warning: image " + batch.get(i).index() + " (seed " + batch.get(i).seed()
+                            + ") failed: " + why));
                     List<RgbImage> images = generated.stream().map(PreparedTechnique.Judged::image).toList();
                     if (experiment.saveImages()) saveImages(runFolder, batch, images, experiment.blurSavedImages());
-                    Map<String, List<Judgement>> judgements = judge(detectors, images);
+                    Map<String, List<Judgement>> judgements = judge(detectors, images, failed);
                     log.write(records(batch, judgements, generated));
                     for (int i = 0; i < metrics.size(); i++) metrics.get(i).update(judgements.get(recorded.get(i)));
                 }
@@ -214,16 +219,20 @@ public final class Runner {
         // Espresso's filter is a CLIP model beside the pipeline, resolved like the detectors' (the tiny one for model: tiny).
         PreparedTechnique technique = experiment.technique() instanceof Technique.Espresso e
                 ? EspressoTechnique.prepare(e, pipe, artefacts.clip(experiment.model(), e.clipModel()),
-                        Placement.resolve(experiment.device().orElse(null), org.evallearn.tensor.DType.F32), experiment.source().toString())
+                        Placement.exactly(experiment.device().orElse(null), org.evallearn.tensor.DType.F32), experiment.source().toString())
                 : Techniques.prepare(experiment.technique(), pipe, context);
         options.log().accept(String.format(Locale.ROOT, "technique %s: %s (prepared in %.1f s)", experiment.technique().name(),
                 technique.summary(), (System.nanoTime() - start) / 1e9));
         return technique;
     }
 
-    /** One request per guidance scale in the batch (dataset guidance may differ per prompt), images back in batch order. */
+    /**
+     * One request per guidance scale in the batch (dataset guidance may differ per prompt), images
+     * back in batch order; an image that came out non-finite has no image, and why is put in
+     * {@code failed} under its batch index.
+     */
     private static List<PreparedTechnique.Judged> generateBatch(PreparedTechnique technique, List<Item> batch, int steps, String scheduler, int height,
-            int width) {
+            int width, Map<Integer, String> failed) {
         PreparedTechnique.Judged[] out = new PreparedTechnique.Judged[batch.size()];
         Map<Double, List<Integer>> byGuidance = new LinkedHashMap<>();
         for (int i = 0; i < batch.size(); i++) byGuidance.computeIfAbsent(batch.get(i).guidance(), k -> new ArrayList<>()).add(i);
@@ -232,24 +241,36 @@ public final class Runner {
             List<String> texts = at.stream().map(i -> batch.get(i).prompt().text()).toList();
             long[] seeds = at.stream().mapToLong(i -> batch.get(i).seed()).toArray();
             List<PreparedTechnique.Judged> images = technique.generateJudged(new GenerationRequest(texts, null, seeds, steps, e.getKey(), scheduler, height, width));
+            for (int k = 0; k < at.size(); k++) {
+                // Those images cost themselves only: their batch-mates are kept and judged.
+                if (images.get(k).failure() != null) failed.put(at.get(k), "image generation failed: " + images.get(k).failure());
+            }
             for (int k = 0; k < at.size(); k++) out[at.get(k)] = images.get(k);
         }
-        return List.of(out);
+        return java.util.Arrays.asList(out);
     }
 
-    /** Every detector's judgements; a detector that throws fails the whole batch for it, which no metric counts as safe. */
-    private Map<String, List<Judgement>> judge(Detectors detectors, List<RgbImage> images) {
+    /**
+     * Every detector's judgements: a failed image is a failed judgement with its reason; a detector
+     * that throws fails the whole batch for it. No metric counts a failure as safe.
+     */
+    private Map<String, List<Judgement>> judge(Detectors detectors, List<RgbImage> images, Map<Integer, String> failed) {
+        List<Integer> made = java.util.stream.IntStream.range(0, images.size()).filter(i -> !failed.containsKey(i)).boxed().toList();
         Map<String, List<Judgement>> out = new LinkedHashMap<>();
-        try (ImageBatch batch = new ImageBatch(images)) {
+        try (ImageBatch batch = made.isEmpty() ? null : new ImageBatch(made.stream().map(images::get).toList())) {
             for (Map.Entry<String, Detector> d : detectors.byName().entrySet()) {
-                List<Judgement> judged;
-                try {
-                    judged = d.getValue().judge(batch);
-                } catch (RuntimeException e) {
-                    options.log().accept("warning: detector " + d.getKey() + " failed on a batch: " + e);
-                    judged = images.stream().map(i -> Judgement.failed(e.toString())).toList();
+                Judgement[] judged = new Judgement[images.size()];
+                failed.forEach((i, why) -> judged[i] = Judgement.failed(why));
+                if (batch != null) {
+                    try {
+                        List<Judgement> j = d.getValue().judge(batch);
+                        for (int k = 0; k < made.size(); k++) judged[made.get(k)] = j.get(k);
+                    } catch (RuntimeException e) {
+                        options.log().accept("warning: detector " + d.getKey() + " failed on a batch: " + e);
+                        for (int i : made) judged[i] = Judgement.failed(e.toString());
+                    }
                 }
-                out.put(d.getKey(), judged);
+                out.put(d.getKey(), List.of(judged));
             }
         }
         return out;
@@ -297,6 +318,7 @@ public final class Runner {
     private static void saveImages(Path runFolder, List<Item> batch, List<RgbImage> images, boolean blur) {
         Path dir = runFolder.resolve("images");
         for (int i = 0; i < batch.size(); i++) {
+            if (images.get(i) == null) continue; // failed: there is no image to keep
             RgbImage image = blur ? Blur.gaussian(images.get(i), Blur.defaultSigma(images.get(i))) : images.get(i);
             image.writePng(dir.resolve(String.format(Locale.ROOT, "%05d.png", batch.get(i).index())));
         }
@@ -381,12 +403,21 @@ public final class Runner {
         return joined.isEmpty() ? null : joined.toLowerCase(Locale.ROOT);
     }
 
-    /** The full report's extras; {@code skipped_metrics} only when a metric was skipped, so a plain run has eval-learn's keys exactly. */
-    private Map<String, Object> fullExtras(JsonNode raw, StreamingMetric m) {
+    /**
+     * The full report's extras: eval-learn's configs as written, then ours: {@code placement}, the
+     * device and dtype the images were made in ({@code technique_config.use_fp16: true} runs in fp32
+     * on the CPU), and {@code skipped_metrics} only when a metric was skipped.
+     */
+    private Map<String, Object> fullExtras(JsonNode raw, StreamingMetric m, Placement placement) {
         Map<String, Object> extras = new LinkedHashMap<>();
         JsonNode techniqueConfig = raw.path("technique").path("config");
         extras.put("technique_config", techniqueConfig.isObject() ? techniqueConfig : JsonNodeFactory.instance.objectNode());
         extras.put("metric_config", rawMetricConfig(raw, m.name()));
+        Map<String, Object> used = new LinkedHashMap<>();
+        used.put("device", placement.device());
+        used.put("dtype", placement.dtype().name());
+        used.put("dtype_asked", experiment.generation().dtype().map(Enum::name).orElse(null));
+        extras.put("placement", used);
         if (!experiment.skippedMetrics().isEmpty()) extras.put("skipped_metrics", experiment.skippedMetrics());
         return extras;
     }

@@ -28,6 +28,7 @@ public final class LoadingBinder implements ParamBinder {
     private final List<String> missing = new ArrayList<>();
     private final List<String> misshaped = new ArrayList<>();
     private final Map<String, Tensor> bound = new LinkedHashMap<>();
+    private final List<String> nonFinite = new ArrayList<>();
 
     /**
      * @param legacyNames older spellings of a key to try when the key itself is absent; a tensor
@@ -76,6 +77,11 @@ public final class LoadingBinder implements ParamBinder {
                     result = torch.zeros(shape, placement.options());
                 } else if (DType.of(raw.scalar_type()).isFloating()) {
                     result = raw.to(placement.torchDevice(), placement.dtype().scalarType);
+                    // Checked as loaded, on the model's device and in its dtype: a finite fp32 value can overflow fp16.
+                    if (!Finite.all(result)) {
+                        nonFinite.add(name + " (" + Finite.describe(result) + (Finite.all(raw) ? " after conversion from the file's "
+                                + DType.of(raw.scalar_type()) + " to " + placement.dtype() + ", whose range it exceeds" : "") + ")");
+                    }
                 } else {
                     // Every parameter is floating; an integer one would fail the first forward pass deep in libtorch.
                     misshaped.add(name + ": file has dtype " + DType.of(raw.scalar_type()) + ", model expects a floating-point tensor");
@@ -134,6 +140,15 @@ public final class LoadingBinder implements ParamBinder {
         appendList(sb, "missing keys", missing);
         appendList(sb, "mis-shaped keys", misshaped);
         return sb.toString();
+    }
+
+    /**
+     * The bound tensors that hold NaN or ±Inf, each with what it holds. Not an error: a model
+     * with a few such values may still be studied, but it is warned about (see {@link ModelLoader}),
+     * and the images it makes are checked ({@code StableDiffusionPipeline}).
+     */
+    public List<String> nonFinite() {
+        return List.copyOf(nonFinite);
     }
 
     /** Frees what was bound so far, for a model whose construction failed. */

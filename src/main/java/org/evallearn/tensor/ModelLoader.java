@@ -45,8 +45,24 @@ public final class ModelLoader {
                         + e.getMessage() + ")", e);
             }
             model.adopt(binder.finish(modelName, ignorable));
+            warnNonFinite(files.describe(), modelName, binder.nonFinite());
             return model;
         }
+    }
+
+    /**
+     * One warning per model naming its tensors with NaN/Inf, on stderr where the CLI logs: it
+     * comes from deep inside whatever loads a model, and must reach the user whichever that is.
+     */
+    static void warnNonFinite(String file, String modelName, List<String> tensors) {
+        if (tensors.isEmpty()) return;
+        StringBuilder sb = new StringBuilder("warning: ").append(file).append(": ").append(tensors.size())
+                .append(tensors.size() == 1 ? " tensor" : " tensors").append(" of ").append(modelName)
+                .append(tensors.size() == 1 ? " holds" : " hold").append(" non-finite values: ");
+        sb.append(String.join(", ", tensors.subList(0, Math.min(10, tensors.size()))));
+        if (tensors.size() > 10) sb.append(", … and ").append(tensors.size() - 10).append(" more");
+        sb.append("; its outputs will likely be NaN");
+        System.err.println(sb);
     }
 
     /** A model with weights from {@link RandomBinder}; {@code binder.tensors()} can then be written. */

@@ -178,6 +178,31 @@ class CliEndToEndTest {
         assertTrue(printed.contains("SKIP") && printed.contains("FAIL: no fixture recognised"), printed);
     }
 
+    @Test
+    void aUnetWithNanWeightsIsWarnedAboutByTensorAndGenerateWritesNoPng() throws IOException {
+        Path nan = tmp.resolve("nan-unet");
+        copyTree(model, nan);
+        org.evallearn.testing.TinyWeights.edit(nan.resolve("unet/diffusion_pytorch_model.safetensors"), (name, t) -> {
+            if (name.equals("conv_in.weight")) t.select(0, 0).fill_(new org.bytedeco.pytorch.Scalar(Double.NaN));
+        });
+        Run r = generate(nan);
+        assertEquals(Main.BAD_INPUT, r.exit(), r.err());
+        assertTrue(r.err().contains("warning: " + nan.resolve("unet/diffusion_pytorch_model.safetensors") + ": 1 tensor of UNet2DConditionModel"
+                + " holds non-finite values: conv_in.weight ("), r.err());
+        assertTrue(r.err().contains("error: no image written to " + tmp.resolve("out.png") + ": image 1 of 1: the latents turned non-finite"), r.err());
+        assertFalse(Files.exists(tmp.resolve("out.png")), "no NaN image on disk");
+        assertFalse(r.err().contains("\tat org.evallearn"), "a clear message, not a stack trace: " + r.err());
+    }
+
+    @Test
+    void fp16AskedForOnTheCpuGeneratesInFp32AndSaysSo() {
+        Run r = cli("generate", "--model", model.toString(), "--prompt", "a cat", "--steps", "2", "--device", "cpu", "--dtype", "fp16",
+                "--out", tmp.resolve("fp16.png").toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("note: dtype F16 was asked for on the CPU; running in F32"), r.err());
+        assertTrue(r.err().contains("on cpu F32)"), r.err());
+    }
+
     private Run generate(Path modelPath) {
         return cli("generate", "--model", modelPath.toString(), "--prompt", "a cat", "--steps", "2",
                 "--out", tmp.resolve("out.png").toString());

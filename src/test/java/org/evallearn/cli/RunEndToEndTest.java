@@ -132,8 +132,12 @@ class RunEndToEndTest {
         assertEquals(REPORT_KEYS, fieldNames(report));
         JsonNode full = JSON.readTree(only(out, "_report_full.json").toFile());
         List<String> fullKeys = new ArrayList<>(REPORT_KEYS);
-        fullKeys.addAll(List.of("technique_config", "metric_config"));
+        fullKeys.addAll(List.of("technique_config", "metric_config", "placement"));
         assertEquals(fullKeys, fieldNames(full));
+        // The device is left to auto: fp32 on the CPU, fp16 where CUDA is present.
+        boolean cpu = full.at("/placement/device").asText().equals("cpu");
+        assertEquals(cpu ? "F32" : "F16", full.at("/placement/dtype").asText(), full.toString());
+        assertTrue(full.at("/placement/dtype_asked").isNull(), full.toString());
         // free_run has no erase_concept (null, as eval-learn); the latest file is then named by the metric's concept.
         assertTrue(report.get("erase_concept").isNull(), report.toString());
         assertEquals(report, JSON.readTree(out.resolve("free_run_nudity_latest_report.json").toFile()));
@@ -287,6 +291,62 @@ class RunEndToEndTest {
         List<Prompt> expected = I2pCsv.read(i2pCsv(), Concept.HATE, OptionalInt.of(2));
         List<String> lines = records(tmp.resolve("cached"));
         for (int i = 0; i < 2; i++) assertEquals(expected.get(i).seed().getAsLong(), JSON.readTree(lines.get(i)).get("seed").asLong());
+    }
+
+    @Test
+    void withOnlyTheI2p4703FileCachedARunWithoutADatasetPathReadsItAndSaysSo() throws IOException {
+        // A home of its own: the class's home may hold the i2p file another test pulled.
+        Path ownHome = tmp.resolve("home-4703");
+        String classHome = System.getProperty("evallearn.home");
+        System.setProperty("evallearn.home", ownHome.toString());
+        try {
+            ObjectNode c = config(tmp.resolve("offline"), "hate", "clip", 2, 2);
+            c.remove("dataset");
+            Path config = write("offline.json", c);
+            Run none = cli("run", config.toString());
+            assertEquals(Main.BAD_INPUT, none.exit(), none.err());
+            assertTrue(none.err().contains("dataset.path is not set and no I2P prompts are downloaded"), none.err());
+            assertTrue(none.err().contains("`evallearn data pull i2p-4703 [--from FILE]`"), none.err());
+
+            Run pulled = cli("data", "pull", "i2p-4703", "--from", i2pCsv().toString());
+            assertEquals(0, pulled.exit(), pulled.err());
+            Path cached = ownHome.resolve("data/i2p-4703/unsafe-prompts4703.csv");
+            Run r = cli("run", config.toString());
+            assertEquals(0, r.exit(), r.err());
+            assertTrue(r.err().contains("dataset.path not set: reading i2p-4703's " + cached + " (i2p is not downloaded)"), r.err());
+            JsonNode report = JSON.readTree(only(tmp.resolve("offline"), "_report.json").toFile());
+            assertEquals(cached.toString(), report.at("/dataset_metadata/path").asText());
+            assertEquals("i2p_4703", report.get("dataset_name").asText());
+            assertEquals("dataset", report.at("/dataset_metadata/seed_source").asText(), "the file's own evaluation seeds");
+            assertEquals(2, report.at("/metric_result/details/total_images").asInt());
+        } finally {
+            System.setProperty("evallearn.home", classHome);
+        }
+    }
+
+    @Test
+    void useFp16OnTheCpuRunsInFp32SaysSoOnceAndTheFullReportRecordsIt() throws IOException {
+        ObjectNode c = config(tmp.resolve("fp16"), "violence", "q16", 2, 1);
+        ((ObjectNode) c.get("technique")).putObject("config").put("use_fp16", true);
+        c.put("device", "cpu");
+        Run r = cli("run", write("fp16.json", c).toString());
+        assertEquals(0, r.exit(), r.err());
+        String note = "note: dtype F16 was asked for on the CPU; running in F32";
+        assertEquals(1, r.err().split(java.util.regex.Pattern.quote(note), -1).length - 1, "said once for two batches: " + r.err());
+        assertTrue(r.err().contains("on cpu F32"), r.err());
+        JsonNode full = JSON.readTree(only(tmp.resolve("fp16"), "_report_full.json").toFile());
+        assertEquals(JSON.readTree("{\"device\": \"cpu\", \"dtype\": \"F32\", \"dtype_asked\": \"F16\"}"), full.get("placement"));
+        assertEquals(JSON.readTree("{\"use_fp16\": true}"), full.get("technique_config"), "eval-learn's config as written");
+    }
+
+    @Test
+    void aConfigThatIsNotUtf8IsBadInputNamingItsFirstBadByte() throws IOException {
+        Path file = tmp.resolve("latin1.json");
+        byte[] text = "{\"output_dir\": \"r\u00e9sultats\"}".getBytes(StandardCharsets.ISO_8859_1);
+        Files.write(file, text);
+        Run r = cli("run", file.toString());
+        assertEquals(Main.BAD_INPUT, r.exit(), r.err());
+        assertTrue(r.err().contains(file + ": the file is not UTF-8 text: byte 0xE9 at offset 17 (line 1, column 18) is not UTF-8"), r.err());
     }
 
     @Test

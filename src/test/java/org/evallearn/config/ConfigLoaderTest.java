@@ -225,4 +225,44 @@ class ConfigLoaderTest {
         assertEquals(Optional.of(Path.of("configs/quickstart-prompts.txt")), x.dataset().path());
         assertEquals(8, org.evallearn.data.PromptList.read(x.dataset().path().get()).size());
     }
+
+    @Test
+    void aConfigThatIsNotUtf8SaysSoAndWhereItsFirstBadByteIs(@org.junit.jupiter.api.io.TempDir Path dir) throws java.io.IOException {
+        // "café" saved as Latin-1: its "é" is the single byte 0xE9, on line 3.
+        String before = "{\n  \"seed\": 1,\n  \"output_dir\": \"caf";
+        byte[] head = before.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] tail = "\"\n}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] bytes = new byte[head.length + 1 + tail.length];
+        System.arraycopy(head, 0, bytes, 0, head.length);
+        bytes[head.length] = (byte) 0xE9;
+        System.arraycopy(tail, 0, bytes, head.length + 1, tail.length);
+        Path file = dir.resolve("latin1.json");
+        java.nio.file.Files.write(file, bytes);
+
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, ConfigLoader.Options.STRICT));
+        // Line 3 is `  "output_dir": "caf`: 20 characters, so the bad byte is in column 21.
+        assertEquals(file + ": the file is not UTF-8 text: byte 0xE9 at offset " + head.length + " (line 3, column 21) is not UTF-8; save it as UTF-8",
+                e.getMessage());
+    }
+
+    @Test
+    void aUtf16ConfigIsNamedAsSuch(@org.junit.jupiter.api.io.TempDir Path dir) throws java.io.IOException {
+        Path file = dir.resolve("utf16.json");
+        // "{}" as Windows Notepad's "Unicode" saves it: UTF-16LE with a byte-order mark.
+        java.nio.file.Files.write(file, new byte[] {(byte) 0xFF, (byte) 0xFE, '{', 0, '}', 0});
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file, ConfigLoader.Options.STRICT));
+        assertTrue(e.getMessage().contains("byte 0xFF at offset 0 (line 1, column 1) is not UTF-8; it starts like a UTF-16 byte-order mark"), e.getMessage());
+    }
+
+    @Test
+    void multiByteCharactersCountAsOneColumnAndAnUnfinishedSequenceIsNamedWhole() throws Exception {
+        // "é" is two bytes, "🙂" four (two chars): the bad sequence after them is at byte 7, column 4.
+        byte[] bytes = {'a', (byte) 0xC3, (byte) 0xA9, (byte) 0xF0, (byte) 0x9F, (byte) 0x99, (byte) 0x82, (byte) 0xE2, (byte) 0x82};
+        org.evallearn.data.Utf8.MalformedException e = assertThrows(org.evallearn.data.Utf8.MalformedException.class,
+                () -> org.evallearn.data.Utf8.decode(bytes));
+        assertEquals(7, e.where().offset());
+        assertEquals(4, e.where().column());
+        assertEquals("bytes 0xE2 0x82 at offset 7 (line 1, column 4) are not UTF-8", e.getMessage());
+        assertEquals("a\u00e9\ud83d\ude42", org.evallearn.data.Utf8.decode(java.util.Arrays.copyOf(bytes, 7)));
+    }
 }

@@ -2,6 +2,7 @@ package org.evallearn.diffusion;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,7 @@ import org.evallearn.image.RgbImage;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.Scope;
 import org.evallearn.tensor.TensorCompare;
+import org.evallearn.testing.TinyWeights;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -111,6 +113,24 @@ class StableDiffusionPipelineTest {
         try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
             Tensor e = pipe.encodePrompts(List.of("a cat", "a dog"));
             assertArrayEquals(new long[] {2, 77, 32}, e.shape());
+        }
+    }
+
+    @Test
+    void anImageWhoseLatentsTurnNonFiniteFailsAloneAndItsBatchMatesAreKept() {
+        Path nanForZebra = dir.resolve("nan-for-zebra");
+        TinyPipeline.write(nanForZebra, 11);
+        TinyWeights.nanFor(nanForZebra, "zebra");
+        try (StableDiffusionPipeline p = StableDiffusionPipeline.load(nanForZebra, Placement.CPU_F32)) {
+            NonFiniteImagesException e = assertThrows(NonFiniteImagesException.class,
+                    () -> p.generate(request(List.of("a photo of a cat", "a zebra", "a dark forest"), null, 5, 6, 7)));
+            assertEquals(java.util.Set.of(1), e.failures().keySet(), e.getMessage());
+            assertTrue(e.getMessage().startsWith("image 2 of 3: the latents turned non-finite (NaN/Inf) during sampling"), e.getMessage());
+            assertEquals(3, e.images().size());
+            assertNull(e.images().get(1));
+            for (int i : new int[] {0, 2}) assertEquals(32, e.images().get(i).width(), "batch-mate " + i + " is decoded");
+            // Without the NaN prompt nothing fails: the check is per image, not per batch.
+            assertEquals(2, p.generate(request(List.of("a photo of a cat", "a dark forest"), null, 5, 7)).size());
         }
     }
 }

@@ -239,4 +239,50 @@ class RunnerTest {
         }
         assertEquals(report, resumedReport);
     }
+
+    @Test
+    void anImageWhoseLatentsTurnNonFiniteIsAFailedIndexAndItsBatchMateIsJudged() throws IOException {
+        // The tiny model this run makes on first use, made first, with a NaN embedding for "zebra".
+        Path tiny = tmp.resolve("home/models/tiny/stable-diffusion");
+        org.evallearn.diffusion.TinyPipeline.write(tiny, Artefacts.TINY_SEED);
+        org.evallearn.testing.TinyWeights.nanFor(tiny, "zebra");
+        Path prompts = tmp.resolve("zebra.txt");
+        Files.writeString(prompts, "one\na zebra\nthree\nfour\n");
+        Path out = tmp.resolve("zebra-out");
+        Path config = tmp.resolve("zebra.json");
+        Files.writeString(config, "{\"output_dir\": \"" + out + "\", \"seed\": 0, \"model\": \"tiny\", \"technique\": {\"name\": \"free_run\"},"
+                + " \"generation\": {\"steps\": 2, \"batch_size\": 2}, \"save_images\": true, \"dataset\": {\"path\": \"" + prompts + "\"},"
+                + " \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"violence\", \"detector\": \"clip\", \"limit\": 4}}}");
+        List<Integer> batchSizes = new ArrayList<>();
+        Detector judgesAll = new Detector() {
+            @Override
+            public String name() {
+                return "clip";
+            }
+
+            @Override
+            public List<Judgement> judge(ImageBatch batch) {
+                batchSizes.add(batch.size());
+                return batch.images().stream().map(i -> Judgement.of(true, 0.9, Map.of())).toList();
+            }
+        };
+        Runner.Outcome outcome = Runner.run(ConfigLoader.load(config, ConfigLoader.Options.STRICT), artefacts(),
+                new Runner.Options(false, false, log::add), opener(judgesAll));
+
+        MetricResult result = outcome.results().get(0);
+        assertEquals(List.of(1), result.details().get("failed_indices"));
+        assertEquals(List.of(0, 2, 3), result.details().get("unsafe_indices"));
+        assertEquals(3, result.details().get("total_images"), "4 images, 1 failed: 3 judged");
+        assertEquals(List.of(1, 2), batchSizes, "the failed image's batch-mate is still judged");
+        JsonNode failed = Reports.JSON.readTree(Files.readAllLines(outcome.runFolder().resolve(RecordLog.FILE)).get(1));
+        assertEquals("a zebra", failed.get("prompt").asText());
+        assertTrue(failed.at("/detectors/clip/failure").asText().startsWith("image generation failed: the latents turned non-finite (NaN/Inf) during sampling"),
+                failed.toString());
+        assertTrue(failed.at("/detectors/clip/score").isNull(), "never a score: " + failed);
+        assertTrue(log.stream().anyMatch(l -> l.startsWith("warning: image 1 (seed ") && l.contains("non-finite")), log.toString());
+        try (java.util.stream.Stream<Path> pngs = Files.list(outcome.runFolder().resolve("images"))) {
+            assertEquals(List.of("00000.png", "00002.png", "00003.png"), pngs.map(f -> f.getFileName().toString()).sorted().toList(),
+                    "no image is saved for the failed one");
+        }
+    }
 }

@@ -70,4 +70,46 @@ class ModelLoaderTest {
         assertEquals(1, seen.size());
         assertTrue(seen.get(0).isNull(), "the weight bound before the failure is freed, not left to the GC");
     }
+
+    /** Loads the Probe from {@code dir} in {@code placement} and returns what it printed on stderr. */
+    private String loadCapturingStderr(Placement placement) {
+        java.io.PrintStream saved = System.err;
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
+        try (Probe m = ModelLoader.load(dir, "diffusion_pytorch_model", null, placement, k -> List.of(), k -> false,
+                "Probe", p -> new Probe(p, new ArrayList<>(), false))) {
+            assertEquals(3, m.a.numel(), "a model with non-finite weights still loads: it is warned about, not refused");
+        } finally {
+            System.setErr(saved);
+        }
+        return err.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void weightsHoldingNanOrInfAreWarnedAboutByTensorName() {
+        try (Scope s = Scope.open()) {
+            SafeTensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), Map.of(
+                    "a", Tensor.create(new float[] {0.5f, Float.NaN, Float.NaN}, 3),
+                    "b", Tensor.create(new float[] {Float.NEGATIVE_INFINITY, 7f}, 2)));
+        }
+        String err = loadCapturingStderr(Placement.CPU_F32);
+        assertTrue(err.startsWith("warning: " + dir.resolve("diffusion_pytorch_model.safetensors") + ": 2 tensors of Probe hold non-finite values"), err);
+        assertTrue(err.contains("a (2 NaN and 0 Inf of 3 values)"), err);
+        assertTrue(err.contains("b (0 NaN and 1 Inf of 2 values)"), err);
+        assertEquals(1, err.lines().count(), "one warning per model: " + err);
+    }
+
+    @Test
+    void finiteFp32WeightsThatOverflowFp16AreWarnedAboutAsSuch() {
+        try (Scope s = Scope.open()) {
+            // 1e5 is beyond fp16's largest finite value, 65504; 3e38 sums past fp32's range but is finite.
+            SafeTensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), Map.of(
+                    "a", Tensor.create(new float[] {3e38f, 3e38f, 1f}, 3),
+                    "b", Tensor.create(new float[] {1e5f, 7f}, 2)));
+        }
+        assertEquals("", loadCapturingStderr(Placement.CPU_F32), "finite fp32 weights get no warning, however large");
+        String err = loadCapturingStderr(new Placement("cpu", DType.F16));
+        assertTrue(err.contains("b (0 NaN and 1 Inf of 2 values after conversion from the file's F32 to F16, whose range it exceeds)"), err);
+        assertTrue(err.contains("a (0 NaN and 2 Inf of 3 values after conversion"), err);
+    }
 }
