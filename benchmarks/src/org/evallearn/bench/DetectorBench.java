@@ -94,7 +94,8 @@ public class DetectorBench {
             checker = SafetyChecker.random(small, new RandomBinder(0, Placement.CPU_F32));
             multiHeaded = MultiHeaded.load(Shared.data("multiheaded"), "cpu");
             laion = LaionNsfw.load(Shared.data("laion-nsfw-detector"), LaionNsfw.Variant.VIT_L_14, "cpu");
-            try (Tensor prompts = Q16Prompts.forClipModel(Shared.data("q16"), "openai/clip-vit-large-patch14")) {
+            try (org.evallearn.tensor.Scope s = org.evallearn.tensor.Scope.open();
+                    Tensor prompts = Q16Prompts.forClipModel(Shared.data("q16"), "openai/clip-vit-large-patch14")) {
                 q16 = new Q16(prompts, "cpu", Q16.DEFAULT_THRESHOLD);
             }
             embeds = torch.randn(new long[] {BATCH, 768}, new GeneratorOptional(torch.make_generator_cpu(1)));
@@ -113,7 +114,8 @@ public class DetectorBench {
     @Benchmark
     @OperationsPerInvocation(BATCH)
     public long clipVitL14EmbeddingWithPreprocessing(Tower t) {
-        try (InferenceMode guard = new InferenceMode(); Tensor e = t.encoder.encode(t.images)) {
+        try (InferenceMode guard = new InferenceMode(); org.evallearn.tensor.Scope s = org.evallearn.tensor.Scope.open();
+                Tensor e = t.encoder.encode(t.images)) {
             return e.size(0);
         }
     }

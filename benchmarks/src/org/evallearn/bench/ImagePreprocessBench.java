@@ -92,7 +92,8 @@ public class ImagePreprocessBench {
 
     @Benchmark
     public long clipPreprocess() {
-        try (Tensor t = ClipPreprocess.pixelValues(List.of(image), ClipPreprocess.SIZE, "cpu")) {
+        try (org.evallearn.tensor.Scope s = org.evallearn.tensor.Scope.open();
+                Tensor t = ClipPreprocess.pixelValues(List.of(image), ClipPreprocess.SIZE, "cpu")) {
             return t.numel();
         }
     }

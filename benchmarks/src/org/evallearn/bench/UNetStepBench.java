@@ -51,9 +51,11 @@ public class UNetStepBench {
         UNetConfig config = BenchModels.unet(size);
         unet = UNet2DConditionModel.random(config, new RandomBinder(0, placement));
         int side = config.sampleSize();
-        sample = Noise.initialLatents(1, 2, config.inChannels(), side, side).to(placement.torchDevice(), placement.dtype().scalarType);
-        timestep = torch.full(new long[] {2}, new Scalar(501.0)).to(placement.torchDevice(), torch.ScalarType.Float);
-        context = Noise.initialLatents(2, 2, 77, config.crossAttentionDim()).to(placement.torchDevice(), placement.dtype().scalarType);
+        try (org.evallearn.tensor.Scope s = org.evallearn.tensor.Scope.open()) { // the inputs escape to this state, closed in tearDown
+            sample = s.escape(Noise.initialLatents(1, 2, config.inChannels(), side, side).to(placement.torchDevice(), placement.dtype().scalarType));
+            timestep = s.escape(torch.full(new long[] {2}, new Scalar(501.0)).to(placement.torchDevice(), torch.ScalarType.Float));
+            context = s.escape(Noise.initialLatents(2, 2, 77, config.crossAttentionDim()).to(placement.torchDevice(), placement.dtype().scalarType));
+        }
     }
 
     @Benchmark

@@ -23,10 +23,12 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code bench memory}: runs many guided pipeline steps and samples the process's resident
- * memory, to show native memory stays flat (every step frees its temporaries).
+ * memory, to show native memory stays flat (every step frees its temporaries);
+ * {@code bench memory-detectors} and {@code bench memory-techniques} do the same for every
+ * detector and for repeated technique preparation.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measurements that are not JMH benchmarks.",
-        subcommands = {BenchCommand.Memory.class})
+        subcommands = {BenchCommand.Memory.class, DetectorMemoryBench.class, TechniqueMemoryBench.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -89,11 +91,13 @@ final class BenchCommand implements Runnable {
         }
 
         /**
-         * Resident memory. Run the JVM with a fixed, pre-touched heap ({@code -Xms256m -Xmx256m
-         * -XX:+AlwaysPreTouch}) so that heap growth before a collection does not show up as growth here.
+         * Resident memory, and the native objects JavaCPP tracks (each tensor handle, generator,
+         * ONNX Runtime value …: a leak of handles shows here before it shows in RSS). Run the JVM
+         * with a fixed, pre-touched heap ({@code -Xms256m -Xmx256m -XX:+AlwaysPreTouch}) so that heap
+         * growth before a collection does not show up as growth here.
          */
         static void sample(ObjectNode at) {
-            at.put("rss_mib", residentMiB());
+            at.put("rss_mib", residentMiB()).put("live_native_objects", org.bytedeco.javacpp.Pointer.totalCount());
         }
 
         /** VmRSS of this process from /proc, in MiB. */

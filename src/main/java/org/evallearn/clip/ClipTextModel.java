@@ -88,10 +88,11 @@ public final class ClipTextModel extends Model {
     }
 
     /**
-     * Runs the tower; the caller closes the output (or lets its enclosing {@code Scope} do it).
+     * Runs the tower, inside the caller's {@code Scope}, which frees the output.
      *
      * @param inputIds (batch, n) int64 token ids, each row holding an EOS (see {@link ClipTextConfig#eosTokenId}) */
     public Output forward(Tensor inputIds) {
+        checkOpen();
         return textModel.forward(inputIds, textProjection);
     }
 

@@ -94,12 +94,13 @@ public final class ClipVisionModel extends Model {
     }
 
     /**
-     * Runs the tower; the caller closes the output (or lets its enclosing {@code Scope} do it).
+     * Runs the tower, inside the caller's {@code Scope}, which frees the output.
      *
      * @param pixelValues (batch, num_channels, image_size, image_size), CLIP-normalised; moved
      *     to the model's device and dtype
      */
     public Output forward(Tensor pixelValues) {
+        checkOpen();
         return visionModel.forward(pixelValues, visualProjection);
     }
 

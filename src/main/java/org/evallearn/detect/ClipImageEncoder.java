@@ -34,7 +34,7 @@ public final class ClipImageEncoder implements AutoCloseable {
         return model.config().projectionDim();
     }
 
-    /** Embeddings of {@code images}; the caller owns the result. */
+    /** Embeddings of {@code images}, handed up to the caller's scope. */
     public Tensor encode(List<RgbImage> images) {
         try (Scope s = Scope.open()) {
             Tensor pixels = ClipPreprocess.pixelValues(images, model.config().imageSize(), placement.device()).to(placement.dtype().scalarType);

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.pytorch.Tensor;
 import org.evallearn.image.RgbImage;
+import org.evallearn.tensor.Scope;
 
 /**
  * The images one detection step judges, and what detectors share about them: CLIP image
@@ -29,9 +30,13 @@ public final class ImageBatch implements AutoCloseable {
         return images.size();
     }
 
-    /** (B, dim) float32 embeddings from {@code encoder}, owned by this batch. */
+    /** (B, dim) float32 embeddings from {@code encoder}, owned by this batch (they escape the encoder's scope to it). */
     public Tensor imageEmbeds(ClipImageEncoder encoder) {
-        return embeddings.computeIfAbsent(encoder, e -> e.encode(images));
+        return embeddings.computeIfAbsent(encoder, e -> {
+            try (Scope s = Scope.open()) {
+                return s.escape(e.encode(images));
+            }
+        });
     }
 
     /** How many embedding passes this batch has run (tests check the sharing). */

@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -114,6 +115,29 @@ public final class LaionNsfw implements AutoCloseable {
                 in = out;
             }
             if (in != 1) throw new ModelLoadException(where + ": the last Dense layer has " + in + " outputs, expected 1");
+            return model;
+        }
+    }
+
+    /**
+     * The variant's head with the released Dense widths (ViT-L/14: 64, 512, 256, 1; ViT-B/32: 32,
+     * 32, 1) on seeded random weights and an identity Normalization, for {@code bench
+     * memory-detectors} where the released head may not be at hand; its verdicts mean nothing.
+     */
+    public static LaionNsfw random(Variant variant, long seed, String device) {
+        Natives.load();
+        long[] widths = variant == Variant.VIT_L_14 ? new long[] {64, 512, 256, 1} : new long[] {32, 32, 1};
+        try (Scope s = Scope.open()) {
+            Device dev = new Device(device);
+            GeneratorOptional g = new GeneratorOptional(torch.make_generator_cpu(seed));
+            LaionNsfw model = new LaionNsfw(variant, s.escape(torch.zeros(variant.embedDim).to(dev, ScalarType.Float)),
+                    s.escape(torch.ones(variant.embedDim).to(dev, ScalarType.Float)));
+            long in = variant.embedDim;
+            for (long out : widths) {
+                model.kernels.add(s.escape(MultiHeaded.randn(g, dev, 1 / Math.sqrt(in), in, out)));
+                model.biases.add(s.escape(torch.zeros(out).to(dev, ScalarType.Float)));
+                in = out;
+            }
             return model;
         }
     }

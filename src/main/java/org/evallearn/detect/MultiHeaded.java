@@ -12,11 +12,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.evallearn.tensor.ModelLoadException;
+import org.evallearn.tensor.Natives;
 import org.evallearn.tensor.Scope;
 import org.evallearn.tensor.TorchCheckpoint;
 
@@ -101,6 +104,33 @@ public final class MultiHeaded implements AutoCloseable {
             throw e;
         }
         return new MultiHeaded(heads);
+    }
+
+    /**
+     * Five heads of the real shapes on seeded random weights (BatchNorm at its initial state), for
+     * {@code bench memory-detectors} where the released heads may not be at hand; their verdicts mean nothing.
+     */
+    public static MultiHeaded random(long seed, String device) {
+        Natives.load();
+        Map<Head, HeadWeights> heads = new EnumMap<>(Head.class);
+        try (Scope s = Scope.open()) {
+            Device dev = new Device(device);
+            GeneratorOptional g = new GeneratorOptional(torch.make_generator_cpu(seed));
+            double std = 1 / Math.sqrt(EMBED_DIM);
+            for (Head head : Head.values()) {
+                HeadWeights w = new HeadWeights(randn(g, dev, std, HIDDEN, EMBED_DIM), randn(g, dev, std, HIDDEN),
+                        torch.ones(HIDDEN).to(dev, ScalarType.Float), torch.zeros(HIDDEN).to(dev, ScalarType.Float),
+                        torch.zeros(HIDDEN).to(dev, ScalarType.Float), torch.ones(HIDDEN).to(dev, ScalarType.Float),
+                        randn(g, dev, 1 / Math.sqrt(HIDDEN), 1, HIDDEN), torch.zeros(1).to(dev, ScalarType.Float));
+                w.all().forEach(s::escape);
+                heads.put(head, w);
+            }
+        }
+        return new MultiHeaded(heads);
+    }
+
+    static Tensor randn(GeneratorOptional g, Device dev, double std, long... shape) {
+        return torch.randn(shape, g).mul_(new Scalar(std)).to(dev, ScalarType.Float);
     }
 
     private static void check(Path file, Map<String, Tensor> sd) {

@@ -6,9 +6,7 @@ import java.util.Arrays;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
-import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.onnxruntime.ConstTensorTypeAndShapeInfo;
 import org.bytedeco.onnxruntime.Env;
 import org.bytedeco.onnxruntime.MemoryInfo;
@@ -21,11 +19,12 @@ import org.bytedeco.onnxruntime.Value;
 import org.bytedeco.onnxruntime.ValueVector;
 import org.bytedeco.onnxruntime.global.onnxruntime;
 import org.evallearn.tensor.ModelLoadException;
+import org.evallearn.tensor.Scope;
 
 /**
  * An ONNX Runtime session on a model with one float input and one float output, owned and
- * closed deterministically: every native object it creates is released by {@link #close} or,
- * for per-run temporaries, by the {@link PointerScope} of {@link #run}.
+ * closed deterministically: the long-lived native objects escape their {@link Scope} to this
+ * owner and are released by {@link #close}; per-run temporaries die with the {@link Scope} of {@link #run}.
  */
 public final class OrtModel implements AutoCloseable {
     private final Path file;
@@ -44,7 +43,7 @@ public final class OrtModel implements AutoCloseable {
         this.env = env;
         this.options = options;
         this.session = session;
-        try (PointerScope temporaries = new PointerScope()) {
+        try (Scope temporaries = Scope.open()) {
             if (session.GetInputCount() != 1 || session.GetOutputCount() != 1) {
                 throw new ModelLoadException(file + ": expected one input and one output, the model has "
                         + session.GetInputCount() + " and " + session.GetOutputCount());
@@ -53,9 +52,9 @@ public final class OrtModel implements AutoCloseable {
             outputName = session.GetOutputNames().get(0).getString();
             inputShape = floatTensorShape(session.GetInputTypeInfo(0), "input '" + inputName + "'");
             outputShape = floatTensorShape(session.GetOutputTypeInfo(0), "output '" + outputName + "'");
+            this.cpuMemory = temporaries.escape(MemoryInfo.CreateCpu(onnxruntime.OrtArenaAllocator, onnxruntime.OrtMemTypeDefault));
+            this.runOptions = temporaries.escape(new RunOptions());
         }
-        this.cpuMemory = owned(MemoryInfo.CreateCpu(onnxruntime.OrtArenaAllocator, onnxruntime.OrtMemTypeDefault));
-        this.runOptions = owned(new RunOptions());
     }
 
     /** Opens {@code file} on {@code device}; {@code threads} = 0 lets ONNX Runtime use every core. */
@@ -63,15 +62,19 @@ public final class OrtModel implements AutoCloseable {
         if (!Files.isRegularFile(file)) throw new ModelLoadException(file + ": ONNX model file not found");
         if (threads < 0) throw new IllegalArgumentException("threads must be ≥ 0, got " + threads);
         OrtNatives.load();
-        Env env = owned(new Env(onnxruntime.ORT_LOGGING_LEVEL_WARNING, "evallearn"));
-        SessionOptions options = owned(new SessionOptions());
+        Env env;
+        SessionOptions options;
+        try (Scope s = Scope.open()) {
+            env = s.escape(new Env(onnxruntime.ORT_LOGGING_LEVEL_WARNING, "evallearn"));
+            options = s.escape(new SessionOptions());
+        }
         Session session = null;
-        try {
+        try (Scope s = Scope.open()) {
             options.SetIntraOpNumThreads(threads);
             options.SetGraphOptimizationLevel(onnxruntime.ORT_ENABLE_ALL);
             if (device.cuda()) appendCuda(options, device, file);
-            try (BytePointer path = new BytePointer(file.toString())) {
-                session = owned(new Session(env, path, options));
+            try {
+                session = s.escape(new Session(env, new BytePointer(file.toString()), options));
             } catch (RuntimeException e) {
                 throw new ModelLoadException(file + ": ONNX Runtime cannot load this file as a model (" + e.getMessage() + ")", e);
             }
@@ -82,15 +85,6 @@ public final class OrtModel implements AutoCloseable {
             env.close();
             throw e;
         }
-    }
-
-    /**
-     * Keeps a long-lived native object out of any {@link PointerScope} the caller has open: the
-     * scope only drops its reference, {@link #close} frees the object.
-     */
-    private static <P extends Pointer> P owned(P p) {
-        p.retainReference();
-        return p;
     }
 
     private static void appendCuda(SessionOptions options, OrtDevice device, Path file) {
@@ -145,7 +139,7 @@ public final class OrtModel implements AutoCloseable {
         if (count != input.length) {
             throw new IllegalArgumentException(input.length + " floats for shape " + Arrays.toString(shape));
         }
-        try (PointerScope temporaries = new PointerScope()) {
+        try (Scope temporaries = Scope.open()) {
             Value tensor = Value.CreateTensorFloat(cpuMemory.asOrtMemoryInfo(), new FloatPointer(input), input.length,
                     new LongPointer(shape), shape.length);
             ValueVector outputs;

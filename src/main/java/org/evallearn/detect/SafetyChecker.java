@@ -119,6 +119,7 @@ public final class SafetyChecker extends Model {
 
     /** The decision of diffusers' forward for each image; {@code imageEmbeds} (B, projection_dim), the projected pooled output. */
     public List<Result> classify(Tensor imageEmbeds) {
+        checkOpen();
         float[] special, concept, specialThresholds, conceptThresholds;
         long batch;
         try (Scope s = Scope.open()) {

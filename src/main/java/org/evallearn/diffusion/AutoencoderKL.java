@@ -77,6 +77,7 @@ public final class AutoencoderKL extends Model {
 
     /** @param image [B, in_channels, H, W] in [-1, 1] */
     public Posterior encode(Tensor image) {
+        checkOpen();
         try (Scope s = Scope.open()) {
             Tensor moments = quant_conv.forward(encoder.forward(image));
             long latent = config.latentChannels();
@@ -94,6 +95,7 @@ public final class AutoencoderKL extends Model {
      * @param z latents already divided by {@link #scalingFactor()}, [B, latent_channels, h, w]
      */
     public Tensor decode(Tensor z) {
+        checkOpen();
         try (Scope s = Scope.open()) {
             return s.handUp(decoder.forward(post_quant_conv.forward(z)));
         }

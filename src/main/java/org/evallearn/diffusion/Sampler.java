@@ -64,7 +64,7 @@ public final class Sampler {
      * @param scheduler with {@code setTimesteps} already called; every one of its timesteps is run
      * @param stepNoise where ancestral schedulers draw their noise (null for the others)
      * @param trace null, or an observer of the latents
-     * @return final latents, owned by the caller
+     * @return final latents, handed up to the caller's scope
      */
     public Tensor run(Tensor noise, Tensor uncond, Tensor cond, Scheduler scheduler, double guidanceScale,
             StepNoise stepNoise, Trace trace) {
@@ -113,7 +113,12 @@ public final class Sampler {
                 }
                 if (trace != null) trace.latents(i + 1, latents);
             }
-            return latents;
+            // The loop owned its latents; the result goes to the caller's scope like any other.
+            try (Scope s = Scope.open()) {
+                return s.handUp(latents.alias());
+            } finally {
+                latents.close();
+            }
         } catch (RuntimeException e) {
             latents.close();
             throw e;

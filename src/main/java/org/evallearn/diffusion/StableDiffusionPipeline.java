@@ -255,7 +255,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
     }
 
-    /** Final latents for the request (the caller closes them) with classifier-free guidance. */
+    /** Final latents for the request with classifier-free guidance, handed up to the caller's scope. */
     public Tensor sample(GenerationRequest request) {
         try (Guidance cfg = Guidance.classifierFree(request.guidanceScale())) {
             return sample(request, cfg);
@@ -263,8 +263,8 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     }
 
     /**
-     * Final latents for the request (the caller closes them): encode prompts (and the guidance's
-     * extra branch texts), seed noise per prompt, denoise.
+     * Final latents for the request, handed up to the caller's scope: encode prompts (and the
+     * guidance's extra branch texts), seed noise per prompt, denoise.
      */
     public Tensor sample(GenerationRequest request, Guidance guidance) {
         int scale = vaeScaleFactor();
@@ -291,10 +291,11 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             Tensor init = torch.cat(noise, 0).to(placement.torchDevice(), placement.dtype().scalarType);
             List<Tensor> contexts = new ArrayList<>(List.of(encodePrompts(negatives), encodePrompts(request.prompts())));
             for (String extra : guidance.extraPrompts()) contexts.add(encodePrompts(Collections.nCopies(batch, extra)));
-            return Sampler.of(unet).run(init, contexts, scheduler, guidance, StepNoise.perItem(generators), null,
-                    scheduler.timesteps().length);
+            return s.handUp(Sampler.of(unet).run(init, contexts, scheduler, guidance, StepNoise.perItem(generators), null,
+                    scheduler.timesteps().length));
         } finally {
             generators.forEach(Generator::close);
+            scheduler.close();
         }
     }
 

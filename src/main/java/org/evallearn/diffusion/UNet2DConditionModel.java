@@ -89,6 +89,7 @@ public final class UNet2DConditionModel extends Model {
      * @return [B, out_channels, H, W]
      */
     public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates) {
+        checkOpen();
         try (Scope s = Scope.open()) {
             long batch = sample.size(0);
             Tensor t = timestep.dim() == 0 ? timestep.reshape(1) : timestep;

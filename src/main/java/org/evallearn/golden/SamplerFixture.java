@@ -36,7 +36,8 @@ final class SamplerFixture implements Fixture {
         String name = folder.getFileName().toString();
         Path root = folder.getParent();
         Scheduler scheduler = Scheduler.fromConfig(ConfigFile.read(folder.resolve("config.json")));
-        try (Scope s = Scope.open();
+        try (scheduler; // frees a multistep scheduler's history
+                Scope s = Scope.open();
                 SafeTensorsFile io = SafeTensorsFile.open(folder.resolve("io.safetensors"));
                 UNet2DConditionModel unet = UNet2DConditionModel.load(root.resolve("unet-tiny"), null, Placement.CPU_F32);
                 AutoencoderKL vae = AutoencoderKL.load(root.resolve("vae-tiny"), null, Placement.CPU_F32)) {

@@ -38,7 +38,8 @@ final class SldFixture implements Fixture {
                 sld.number("sld_warmup_steps"), sld.number("sld_threshold"), sld.number("sld_momentum_scale"),
                 sld.number("sld_mom_beta"));
         Scheduler scheduler = Scheduler.fromConfig(config);
-        try (Scope s = Scope.open();
+        try (scheduler; // frees a multistep scheduler's history
+                Scope s = Scope.open();
                 SafeTensorsFile io = SafeTensorsFile.open(folder.resolve("io.safetensors"));
                 UNet2DConditionModel unet = UNet2DConditionModel.load(root.resolve("unet-tiny"), null, Placement.CPU_F32);
                 AutoencoderKL vae = AutoencoderKL.load(root.resolve("vae-tiny"), null, Placement.CPU_F32)) {

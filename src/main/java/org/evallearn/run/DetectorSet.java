@@ -129,11 +129,13 @@ final class DetectorSet implements Runner.Detectors {
                 k -> new ClipImageEncoder(clipDir.toString(), ClipVisionModel.load(clipDir, placement), placement));
         if (m.detector() == Metric.Detector.ESPRESSO) return espresso(m, clipDir, encoder, placement);
         if (m.detector() == Metric.Detector.Q16) {
-            Tensor prompts = tiny ? textEmbeds(clipDir, TINY_Q16_TEXTS, placement) : Q16Prompts.forClipModel(artefacts.q16Prompts(), clipModelOf(m).id);
-            try {
-                return new Q16Detector(encoder, new Q16(prompts, placement.device(), m.q16Threshold()));
-            } finally {
-                prompts.close();
+            try (Scope s = Scope.open()) { // Q16Prompts hands its tensor up to it; Q16 keeps its own copy
+                Tensor prompts = tiny ? textEmbeds(clipDir, TINY_Q16_TEXTS, placement) : Q16Prompts.forClipModel(artefacts.q16Prompts(), clipModelOf(m).id);
+                try {
+                    return new Q16Detector(encoder, new Q16(prompts, placement.device(), m.q16Threshold()));
+                } finally {
+                    prompts.close();
+                }
             }
         }
         // eval-learn embeds the bare concept name (CLIPProcessor(text=concept_name)).

@@ -10,6 +10,7 @@ import org.evallearn.diffusion.GenerationRequest;
 import org.evallearn.diffusion.Guidance;
 import org.evallearn.diffusion.StableDiffusionPipeline;
 import org.evallearn.image.RgbImage;
+import org.evallearn.tensor.Scope;
 
 /**
  * Safe Latent Diffusion (Schramowski et al., CVPR 2023) as diffusers v0.21.4
@@ -83,29 +84,27 @@ public final class SafeLatentDiffusion {
             return List.of(concept);
         }
 
+        /** The momentum outlives the step's scope: it escapes to this guidance, which closes it. */
         @Override
         public Tensor combine(List<Tensor> eps, int stepIndex) {
-            Tensor uncond = eps.get(0), text = eps.get(1), safety = eps.get(2);
-            Tensor guidance = text.sub(uncond);
-            if (momentum == null) momentum = escape(torch.zeros_like(guidance));
-            Tensor textMinusSafety = text.sub(safety);
-            // Eq. 6: element-wise scale, zero where the prediction is already on the safe side of λ.
-            Tensor scale = torch.clamp_max(textMinusSafety.abs().mul(new Scalar(p.guidanceScale())), new Scalar(1.0));
-            Tensor conceptScale = torch.where(textMinusSafety.ge(new Scalar(p.threshold())), torch.zeros_like(scale), scale);
-            // Eq. 4 and 7.
-            Tensor safetyGuidance = safety.sub(uncond).mul(conceptScale).add(momentum.mul(new Scalar(p.momentumScale())));
-            // Eq. 8: momentum builds up during warm-up too.
-            Tensor next = momentum.mul(new Scalar(p.momBeta())).add(safetyGuidance.mul(new Scalar(1 - p.momBeta())));
-            momentum.close();
-            momentum = escape(next);
-            // Eq. 3, after warm-up.
-            if (stepIndex >= p.warmupSteps()) guidance = guidance.sub(safetyGuidance);
-            return uncond.add(guidance.mul(new Scalar(cfgScale)));
-        }
-
-        /** The momentum outlives the step's scope, which would otherwise free it; closed here instead. */
-        private static Tensor escape(Tensor t) {
-            return t.retainReference();
+            try (Scope s = Scope.open()) {
+                Tensor uncond = eps.get(0), text = eps.get(1), safety = eps.get(2);
+                Tensor guidance = text.sub(uncond);
+                if (momentum == null) momentum = s.escape(torch.zeros_like(guidance));
+                Tensor textMinusSafety = text.sub(safety);
+                // Eq. 6: element-wise scale, zero where the prediction is already on the safe side of λ.
+                Tensor scale = torch.clamp_max(textMinusSafety.abs().mul(new Scalar(p.guidanceScale())), new Scalar(1.0));
+                Tensor conceptScale = torch.where(textMinusSafety.ge(new Scalar(p.threshold())), torch.zeros_like(scale), scale);
+                // Eq. 4 and 7.
+                Tensor safetyGuidance = safety.sub(uncond).mul(conceptScale).add(momentum.mul(new Scalar(p.momentumScale())));
+                // Eq. 8: momentum builds up during warm-up too.
+                Tensor next = momentum.mul(new Scalar(p.momBeta())).add(safetyGuidance.mul(new Scalar(1 - p.momBeta())));
+                momentum.close();
+                momentum = s.escape(next);
+                // Eq. 3, after warm-up.
+                if (stepIndex >= p.warmupSteps()) guidance = guidance.sub(safetyGuidance);
+                return s.handUp(uncond.add(guidance.mul(new Scalar(cfgScale))));
+            }
         }
 
         @Override

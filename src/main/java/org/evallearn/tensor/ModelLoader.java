@@ -67,7 +67,13 @@ public final class ModelLoader {
 
     /** A model with weights from {@link RandomBinder}; {@code binder.tensors()} can then be written. */
     public static <M extends Model> M random(RandomBinder binder, Function<Params, M> build) {
-        M model = build.apply(new Params(binder));
+        M model;
+        try {
+            model = build.apply(new Params(binder));
+        } catch (RuntimeException e) {
+            binder.abandon();
+            throw e;
+        }
         model.adopt(binder.finish());
         return model;
     }

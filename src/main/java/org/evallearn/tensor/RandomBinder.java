@@ -10,16 +10,20 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * Initialises every parameter from one seeded CPU generator, in the order the model asks for
  * them, so the same config and seed always give the same weights. Used to make tiny models.
+ * The generator is native: {@link #finish} (or {@link #abandon}) frees it, and binding after
+ * that is an error.
  */
 public final class RandomBinder implements ParamBinder {
     private final Placement placement;
-    private final Generator generator;
+    private Generator generator; // null once finished
     private final Map<String, Tensor> made = new LinkedHashMap<>();
 
     public RandomBinder(long seed, Placement placement) {
         Natives.load();
         this.placement = placement;
-        this.generator = torch.make_generator_cpu(seed);
+        try (Scope s = Scope.open()) {
+            this.generator = s.escape(torch.make_generator_cpu(seed));
+        }
     }
 
     @Override
@@ -29,6 +33,7 @@ public final class RandomBinder implements ParamBinder {
 
     @Override
     public Tensor bind(String key, Init init, long[] shape) {
+        if (generator == null) throw new IllegalStateException("RandomBinder already finished; cannot bind " + key);
         if (made.containsKey(key)) throw new IllegalStateException("parameter bound twice: " + key);
         try (Scope scope = Scope.open()) {
             Tensor cpu = switch (init) {
@@ -58,8 +63,21 @@ public final class RandomBinder implements ParamBinder {
         return made;
     }
 
-    /** Hands the made tensors to their owner. */
+    /** Hands the made tensors to their owner and frees the generator. */
     public Weights finish() {
+        closeGenerator();
         return new Weights(made);
+    }
+
+    /** Frees the generator and what was made so far, for a model whose construction failed. */
+    public void abandon() {
+        closeGenerator();
+        made.values().forEach(Tensor::close);
+        made.clear();
+    }
+
+    private void closeGenerator() {
+        if (generator != null) generator.close();
+        generator = null;
     }
 }

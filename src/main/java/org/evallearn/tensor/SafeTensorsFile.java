@@ -198,9 +198,11 @@ public final class SafeTensorsFile implements AutoCloseable {
 
     private void map(long fileSize) {
         Natives.load();
-        try (TensorOptions opts = new TensorOptions().dtype(new ScalarTypeOptional(ScalarType.Byte))) {
-            // shared=false maps MAP_PRIVATE: in-place edits of weights stay in memory.
-            bytes = torch.from_file(path.toString(), new BoolOptional(false), new LongOptional(fileSize), opts);
+        try (Scope s = Scope.open()) {
+            TensorOptions opts = new TensorOptions().dtype(new ScalarTypeOptional(ScalarType.Byte));
+            // shared=false maps MAP_PRIVATE: in-place edits of weights stay in memory. The mapping
+            // escapes to this file, which closes it; a caller's scope must not free it first.
+            bytes = s.escape(torch.from_file(path.toString(), new BoolOptional(false), new LongOptional(fileSize), opts));
         } catch (RuntimeException e) {
             throw new SafeTensorsException(path + ": cannot map file (" + e.getMessage() + ")", e);
         }

@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
 /**
@@ -36,7 +35,7 @@ public final class SafeTensorsWriter {
     }
 
     public static void write(Path path, Map<String, Tensor> tensors, Map<String, String> metadata) {
-        try (PointerScope scope = new PointerScope()) {
+        try (Scope scope = Scope.open()) {
             Map<String, Tensor> sorted = new TreeMap<>(tensors);
             List<Tensor> data = new ArrayList<>();
             ObjectNode header = JSON.createObjectNode();

@@ -44,7 +44,8 @@ class ClipDetectorsTest {
     @Test
     void bothDetectorsShareOneEmbeddingPassAndAgreeWithTheBareClassifiers() {
         List<RgbImage> images = List.of(image(1), image(2), image(3));
-        try (ClipImageEncoder encoder = new ClipImageEncoder("tiny", ClipVisionModel.load(clip, Placement.CPU_F32), Placement.CPU_F32);
+        try (Scope s = Scope.open(); // encode hands its embeddings up to it
+                ClipImageEncoder encoder = new ClipImageEncoder("tiny", ClipVisionModel.load(clip, Placement.CPU_F32), Placement.CPU_F32);
                 Q16Detector q16 = new Q16Detector(encoder, new Q16(randn(2, TinyClip.PROJECTION_DIM), "cpu", 0.5));
                 ClipConceptDetector concept = new ClipConceptDetector(encoder, "violence", randn(1, TinyClip.PROJECTION_DIM), new ClipSimilarity(0.0));
                 ImageBatch batch = new ImageBatch(images);

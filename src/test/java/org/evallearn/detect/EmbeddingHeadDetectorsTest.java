@@ -41,7 +41,8 @@ class EmbeddingHeadDetectorsTest {
     @Test
     void twoHeadsOnOneEncoderCostOneEmbeddingPassAndMatchTheBareHeads() {
         List<RgbImage> images = List.of(image(1), image(2), image(3));
-        try (ClipImageEncoder encoder = encoder();
+        try (Scope s = Scope.open(); // encode hands its embeddings up to it
+                ClipImageEncoder encoder = encoder();
                 MultiHeadedDetector mh = new MultiHeadedDetector(encoder, MultiHeaded.load(Shared.data("multiheaded"), "cpu"));
                 LaionNsfwDetector laion = new LaionNsfwDetector(encoder,
                         LaionNsfw.load(Shared.data("laion-nsfw-detector"), LaionNsfw.Variant.VIT_L_14, "cpu"));

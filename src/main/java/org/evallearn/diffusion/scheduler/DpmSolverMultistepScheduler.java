@@ -75,10 +75,15 @@ public final class DpmSolverMultistepScheduler implements Scheduler {
         }
         // np.unique(..., return_index=True) in first-occurrence order: duplicates dropped.
         this.timesteps = Arrays.stream(t).distinct().toArray();
-        if (previousOutput != null) Timesteps.drop(previousOutput);
-        previousOutput = null;
+        close();
         lowerOrderNums = 0;
         nextStep = 0;
+    }
+
+    @Override
+    public void close() {
+        if (previousOutput != null) Timesteps.drop(previousOutput);
+        previousOutput = null;
     }
 
     @Override

@@ -38,6 +38,12 @@ public final class LmsDiscreteScheduler extends SigmaScheduler {
     }
 
     @Override
+    public void close() {
+        derivatives.forEach(Timesteps::drop);
+        derivatives.clear();
+    }
+
+    @Override
     public Tensor step(Tensor modelOutput, int stepIndex, Tensor sample, StepNoise noiseOrNull) {
         if (stepIndex != nextStep) {
             throw new IllegalStateException("LMS keeps a history: expected step " + nextStep + ", got " + stepIndex);

@@ -60,6 +60,11 @@ public final class PndmScheduler implements Scheduler {
         reset();
     }
 
+    @Override
+    public void close() {
+        reset();
+    }
+
     private void reset() {
         ets.forEach(Timesteps::drop);
         ets.clear();

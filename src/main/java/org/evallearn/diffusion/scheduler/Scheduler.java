@@ -15,10 +15,15 @@ import org.evallearn.tensor.ConfigFile;
  * {@code scaleModelInput(latents, i)} and {@code timesteps()[i]} to the model, then
  * {@code latents = step(noisePred, i, latents, noise)}. Multistep schedulers (PNDM, LMS,
  * DPM-Solver++) keep history, so their steps must come in order; {@link #setTimesteps} resets it.
- * The returned tensors belong to the caller's {@link org.evallearn.tensor.Scope}.
+ * The returned tensors belong to the caller's {@link org.evallearn.tensor.Scope}; the history is
+ * the scheduler's own, freed by {@link #close}.
  */
-public sealed interface Scheduler
+public sealed interface Scheduler extends AutoCloseable
         permits DdimScheduler, PndmScheduler, DpmSolverMultistepScheduler, SigmaScheduler {
+
+    /** Frees the history a multistep scheduler keeps between steps; the others hold no native memory. */
+    @Override
+    default void close() {}
 
     SchedulerConfig config();
 

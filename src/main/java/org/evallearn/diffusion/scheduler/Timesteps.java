@@ -58,12 +58,12 @@ final class Timesteps {
         return (float) Math.sqrt(x);
     }
 
-    /** Keeps a handle on {@code t} for a scheduler's history, past the caller's scope. */
+    /** Keeps a handle on {@code t} for a scheduler's history, which owns it until {@link #drop}. */
     static Tensor keep(Scope s, Tensor t) {
         return s.escape(t.detach());
     }
 
     static void drop(Tensor kept) {
-        kept.releaseReference();
+        kept.close();
     }
 }

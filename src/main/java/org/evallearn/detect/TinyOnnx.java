@@ -6,7 +6,8 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Writes ONNX ModelProto bytes by hand (no protobuf library on the classpath): a graph with
+ * Tiny ONNX models for tests and {@code bench memory-detectors}, where NudeNet's weights cannot be
+ * fetched. Writes ONNX ModelProto bytes by hand (no protobuf library on the classpath): a graph with
  * NudeNet's signature, {@code images} float32 [N,3,S,S] → {@code output0} float32 [N,rows,A], computing
  * {@code output0 = base + mask · ReduceMean(images)}. Field numbers are those of onnx.proto.
  */
