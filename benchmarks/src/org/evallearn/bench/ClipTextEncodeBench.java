@@ -41,7 +41,7 @@ public class ClipTextEncodeBench {
 
     @Setup
     public void setUp() {
-        Placement placement = Placement.resolve(System.getProperty("jmh.device", "cpu"), null);
+        Placement placement = Placement.exactly(System.getProperty("jmh.device", "cpu"), null);
         ClipTextConfig config = BenchModels.text(size);
         model = ClipTextModel.random(config, false, new RandomBinder(0, placement));
         long[] rows = new long[2 * 77];

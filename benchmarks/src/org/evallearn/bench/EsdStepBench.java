@@ -55,7 +55,7 @@ public class EsdStepBench {
 
     @Setup
     public void setUp() throws IOException {
-        Placement placement = Placement.resolve(System.getProperty("jmh.device", "cpu"), null);
+        Placement placement = Placement.exactly(System.getProperty("jmh.device", "cpu"), null);
         pipe = BenchModels.randomPipeline(size, placement);
         checkpoints = Files.createTempDirectory("esd-bench");
     }

@@ -49,7 +49,7 @@ public class SldSamplingBench {
 
     @Setup
     public void setUp() {
-        Placement placement = Placement.resolve(System.getProperty("jmh.device", "cpu"), null);
+        Placement placement = Placement.exactly(System.getProperty("jmh.device", "cpu"), null);
         pipe = BenchModels.randomPipeline(size, placement);
         UNet2DConditionModel unet = pipe.unet();
         int px = unet.config.sampleSize() * pipe.vaeScaleFactor();

@@ -49,7 +49,7 @@ public class TechniquePrepareBench {
 
     @Setup
     public void setUp() {
-        Placement placement = Placement.resolve(System.getProperty("jmh.device", "cpu"), null);
+        Placement placement = Placement.exactly(System.getProperty("jmh.device", "cpu"), null);
         pipe = BenchModels.randomPipeline(size, placement);
     }
 

@@ -57,7 +57,7 @@ public class TextJudgeBench {
 
     @Setup
     public void setUp() throws Exception {
-        Placement placement = Placement.resolve(System.getProperty("jmh.device", "cpu"), null);
+        Placement placement = Placement.exactly(System.getProperty("jmh.device", "cpu"), null);
         RobertaConfig config = new RobertaConfig(50265, 768, layers, 12, 3072, "gelu", 514, 1, 1e-5, 1,
                 List.of("neutral", "toxic"), ProblemType.SINGLE_LABEL);
         RobertaForSequenceClassification model = RobertaForSequenceClassification.random(config, new RandomBinder(0, placement));

@@ -47,7 +47,7 @@ public class UNetStepBench {
 
     @Setup
     public void setUp() {
-        Placement placement = Placement.resolve(System.getProperty("jmh.device", "cpu"), null);
+        Placement placement = Placement.exactly(System.getProperty("jmh.device", "cpu"), null);
         UNetConfig config = BenchModels.unet(size);
         unet = UNet2DConditionModel.random(config, new RandomBinder(0, placement));
         int side = config.sampleSize();

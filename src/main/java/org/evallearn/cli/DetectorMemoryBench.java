@@ -72,7 +72,7 @@ final class DetectorMemoryBench implements Callable<Integer> {
         if (images < 1 || batch < 1 || every < 1 || imageSize < 32) {
             throw new BadInputException("--images, --batch and --every must be ≥ 1 and --image-size ≥ 32");
         }
-        Placement placement = Placement.resolve(device, DType.F32);
+        Placement placement = Placement.exactly(device, DType.F32);
         ObjectMapper json = new ObjectMapper();
         ObjectNode report = json.createObjectNode().put("images", images).put("batch", batch).put("image_size", imageSize)
                 .put("device", placement.device());

@@ -53,7 +53,7 @@ final class TechniqueMemoryBench implements Callable<Integer> {
     public Integer call() throws IOException {
         if (repeat < 1 || esdTrainSteps < 1) throw new BadInputException("--repeat and --esd-train-steps must be ≥ 1");
         List<Technique> configs = techniques.stream().map(t -> config(t.strip(), esdTrainSteps)).toList();
-        Placement placement = Placement.resolve(device, dtype == null ? null : DType.parseFloat(dtype));
+        Placement placement = Placement.exactly(device, dtype == null ? null : DType.parseFloat(dtype));
         ObjectMapper json = new ObjectMapper();
         ObjectNode report = json.createObjectNode().put("model", model.toString()).put("repeat", repeat)
                 .put("device", placement.device()).put("dtype", placement.dtype().name());
