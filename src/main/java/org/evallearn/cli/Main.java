@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
 /** {@code java -jar evallearn.jar …}: exit 0 on success, 2 on bad input, 1 on any other failure. */
 @Command(name = "evallearn", mixinStandardHelpOptions = true, version = "evallearn 0.1.0",
         description = "Measure how safe text-to-image models are.",
-        subcommands = {RunCommand.class, GenerateCommand.class, ModelsCommand.class, DataCommand.class, CheckGoldenCommand.class, BenchCommand.class})
+        subcommands = {RunCommand.class, GenerateCommand.class, ModelsCommand.class, DataCommand.class, CheckGoldenCommand.class, BenchCommand.class,
+                DoctorCommand.class})
 public final class Main implements Runnable {
     public static final int BAD_INPUT = 2;
 

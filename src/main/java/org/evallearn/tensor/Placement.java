@@ -22,13 +22,33 @@ public record Placement(String device, DType dtype) {
 
     /** CUDA + fp16 when available, else CPU + fp32; either part overridable (null = default). */
     public static Placement resolve(String device, DType dtype) {
-        Natives.load();
-        String dev = device == null || device.equals("auto") ? (torch.cuda_is_available() ? "cuda" : "cpu") : device;
-        if (dev.startsWith("cuda") && !torch.cuda_is_available()) {
-            throw new DeviceException("device '" + dev + "' was asked for but no CUDA device is available");
-        }
+        Natives.Status natives = Natives.status();
+        boolean cuda = natives.cudaLoaded() && torch.cuda_is_available();
+        String dev = choose(device, cuda, cuda ? null : whyNoCuda(natives));
         DType dt = dtype != null ? dtype : (dev.startsWith("cuda") ? DType.F16 : DType.F32);
         return new Placement(dev, dt);
+    }
+
+    /**
+     * The device a run uses: {@code auto} (or null) is CUDA when usable, else the CPU; an explicit
+     * {@code cuda} or {@code cuda:N} where CUDA is not usable is refused, never turned into the CPU.
+     *
+     * @param whyNot why CUDA is not usable (null when it is): named in the refusal
+     */
+    static String choose(String asked, boolean cudaUsable, String whyNot) {
+        if (asked == null || asked.equals("auto")) return cudaUsable ? "cuda" : "cpu";
+        if (asked.startsWith("cuda") && !cudaUsable) {
+            throw new DeviceException("device '" + asked + "' was asked for, but CUDA cannot be used: " + whyNot
+                    + ". Install what is missing (`evallearn doctor` lists it), or set device to cpu or auto");
+        }
+        return asked;
+    }
+
+    /** Why this process cannot use CUDA, given that it cannot. */
+    public static String whyNoCuda(Natives.Status natives) {
+        return natives.cudaLoaded()
+                ? "libtorch's CUDA part loaded, but torch sees no CUDA device (no NVIDIA GPU, or a driver too old for CUDA 13: 580 or newer)"
+                : natives.cudaProblem();
     }
 
     public boolean isCuda() {
