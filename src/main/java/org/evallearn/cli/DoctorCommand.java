@@ -43,10 +43,10 @@ final class DoctorCommand implements Callable<Integer> {
             for (Map.Entry<String, Predicate<String>> c : COMPONENTS.entrySet()) out.printf("%-16s %s%n", c.getKey(), component(plan, c.getValue()));
             out.println("CUDA libraries of libtorch (what the -Pgpu natives link, found where):");
             for (SharedLibraries.Found f : plan.order()) {
-                if (isCuda(f.soname())) out.printf("  %-36s %-8s %s%n", f.soname(), f.bundled() ? "jar" : "system", f.file());
+                if (isCuda(f.soname())) out.printf("  %-40s %-8s %s%n", f.soname(), f.bundled() ? "jar" : "system", f.file());
             }
             for (SharedLibraries.Missing m : plan.missing()) {
-                out.printf("  %-36s MISSING  needed by %s; from %s%n", m.soname(), m.neededBy(), CudaLibraries.providedBy(m.soname()));
+                out.printf("  %-40s MISSING  needed by %s; from %s%n", m.soname(), m.neededBy(), CudaLibraries.providedBy(m.soname()));
             }
         }
         boolean cudaDevice = natives.cudaLoaded() && torch.cuda_is_available();
@@ -58,7 +58,8 @@ final class DoctorCommand implements Callable<Integer> {
         String device;
         try {
             Placement p = Placement.resolve(null, null);
-            device = p.device() + " " + p.dtype() + (cudaDevice ? "" : " (" + Placement.whyNoCuda(natives) + ")");
+            device = p.device() + " " + p.dtype() + (cudaDevice ? "" : natives.cudaLoaded() ? " (" + Placement.whyNoCuda(natives) + ")"
+                    : " (libtorch's CUDA part is not loaded: see above)");
         } catch (DeviceException e) {
             device = "none: " + e.getMessage();
         }

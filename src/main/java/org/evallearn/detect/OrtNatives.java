@@ -54,17 +54,18 @@ public final class OrtNatives {
         boolean gpu = gpuBuild();
         String ortFolder = platform + (gpu ? "-gpu" : "");
         List<Path> dirs = new ArrayList<>();
-        dirs.add(Natives.extract(OrtNatives.class, "/org/bytedeco/dnnl/" + platform));
-        dirs.add(Natives.extract(OrtNatives.class, "/org/bytedeco/opencl/" + platform));
+        dirs.addAll(Natives.extract(OrtNatives.class, "/org/bytedeco/dnnl/" + platform));
+        Path openclDir = Natives.extract(OrtNatives.class, "/org/bytedeco/opencl/" + platform).get(0);
+        dirs.add(openclDir);
         if (gpu && OrtNatives.class.getResource("/org/bytedeco/cuda/" + platform + "/") != null) {
-            dirs.add(Natives.extract(OrtNatives.class, "/org/bytedeco/cuda/" + platform));
+            dirs.addAll(Natives.extract(OrtNatives.class, "/org/bytedeco/cuda/" + platform));
         }
-        Path ortDir = Natives.extract(OrtNatives.class, "/org/bytedeco/onnxruntime/" + ortFolder);
+        Path ortDir = Natives.extract(OrtNatives.class, "/org/bytedeco/onnxruntime/" + ortFolder).get(0);
         dirs.add(ortDir);
         SharedLibraries libraries = SharedLibraries.withSystemFolders(Natives.reversed(dirs));
         SharedLibraries.Plan core = libraries.plan(List.of(ortDir.resolve("libonnxruntime.so.1"),
                 ortDir.resolve("libonnxruntime_providers_shared.so"), ortDir.resolve("libonnxruntime_providers_dnnl.so"),
-                dirs.get(1).resolve("libOpenCL.so.1")), Map.of());
+                openclDir.resolve("libOpenCL.so.1")), Map.of());
         if (!core.complete()) {
             throw new IllegalStateException("ONNX Runtime in " + ortDir + " needs " + core.missing()
                     + ", which is neither in the jar nor on this system: the jar is incomplete");

@@ -33,26 +33,26 @@ public final class CudaLibraries {
     public static String providedBy(String soname) {
         String base = soname.replaceAll("\\.so(\\..*)?$", "");
         return switch (base) {
-            case "libcudart" -> "the CUDA 13 runtime (CUDA 13.x toolkit; apt cuda-cudart-13-1)";
-            case "libcublas", "libcublasLt" -> "cuBLAS 13 (CUDA 13.x toolkit; apt libcublas-13-1)";
-            case "libcusparse" -> "cuSPARSE 12 of CUDA 13 (CUDA 13.x toolkit; apt libcusparse-13-1)";
-            case "libcusolver" -> "cuSOLVER 12 of CUDA 13 (CUDA 13.x toolkit; apt libcusolver-13-1)";
-            case "libcufft" -> "cuFFT 12 of CUDA 13 (CUDA 13.x toolkit; apt libcufft-13-1)";
-            case "libcurand" -> "cuRAND 10 of CUDA 13 (CUDA 13.x toolkit; apt libcurand-13-1)";
-            case "libcufile", "libcufile_rdma" -> "cuFile (GPUDirect Storage) of CUDA 13 (apt libcufile-13-1)";
-            case "libcupti" -> "CUPTI of CUDA 13 (apt cuda-cupti-13-1)";
-            case "libnvJitLink" -> "nvJitLink of CUDA 13 (apt libnvjitlink-13-1)";
-            case "libnvrtc", "libnvrtc-builtins" -> "NVRTC of CUDA 13 (apt cuda-nvrtc-13-1)";
-            case "libnccl" -> "NCCL 2 built for CUDA 13 (apt libnccl2 of NVIDIA's CUDA 13 repository)";
-            case "libcuda" -> "the NVIDIA driver (580 or newer for CUDA 13)";
-            default -> base.startsWith("libcudnn") ? "cuDNN 9 for CUDA 13 (apt libcudnn9-cuda-13)"
+            case "libcudart" -> "the CUDA 13 runtime: CUDA 13.x toolkit, apt cuda-cudart-13-1";
+            case "libcublas", "libcublasLt" -> "cuBLAS 13: CUDA 13.x toolkit, apt libcublas-13-1";
+            case "libcusparse" -> "cuSPARSE 12: CUDA 13.x toolkit, apt libcusparse-13-1";
+            case "libcusolver" -> "cuSOLVER 12: CUDA 13.x toolkit, apt libcusolver-13-1";
+            case "libcufft" -> "cuFFT 12: CUDA 13.x toolkit, apt libcufft-13-1";
+            case "libcurand" -> "cuRAND 10: CUDA 13.x toolkit, apt libcurand-13-1";
+            case "libcufile", "libcufile_rdma" -> "cuFile: CUDA 13.x toolkit, apt libcufile-13-1";
+            case "libcupti" -> "CUPTI: CUDA 13.x toolkit, apt cuda-cupti-13-1";
+            case "libnvJitLink" -> "nvJitLink: CUDA 13.x toolkit, apt libnvjitlink-13-1";
+            case "libnvrtc", "libnvrtc-builtins" -> "NVRTC: CUDA 13.x toolkit, apt cuda-nvrtc-13-1";
+            case "libnccl" -> "NCCL 2 built for CUDA 13: apt libnccl2 from NVIDIA's CUDA 13 repository";
+            case "libcuda" -> "the NVIDIA driver, 580 or newer for CUDA 13";
+            default -> base.startsWith("libcudnn") ? "cuDNN 9 for CUDA 13: apt libcudnn9-cuda-13"
                     : "no CUDA package known to evallearn: check the server's installation";
         };
     }
 
     /**
      * The missing libraries grouped by what provides them:
-     * {@code libcublas.so.13, libcublasLt.so.13 (cuBLAS 13 ...); libnccl.so.2 (NCCL 2 ...)}.
+     * {@code libcublas.so.13, libcublasLt.so.13 (from cuBLAS 13: ...); libnccl.so.2 (from NCCL 2 ...)}.
      */
     public static String describe(List<SharedLibraries.Missing> missing) {
         Map<String, java.util.Set<String>> byProvider = new LinkedHashMap<>();
@@ -62,7 +62,7 @@ public final class CudaLibraries {
         StringBuilder s = new StringBuilder();
         byProvider.forEach((provider, sonames) -> {
             if (s.length() > 0) s.append("; ");
-            s.append(String.join(", ", sonames)).append(" (").append(provider).append(')');
+            s.append(String.join(", ", sonames)).append(" (from ").append(provider).append(')');
         });
         return s.toString();
     }

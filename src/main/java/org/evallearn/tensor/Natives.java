@@ -98,10 +98,10 @@ public final class Natives {
         String platform = Loader.getPlatform();
         List<String> folders = folders(platform, System.getProperty(EXTENSION_PROPERTY), Natives::onClasspath);
         List<Path> dirs = new ArrayList<>();
-        for (String folder : folders) dirs.add(extract(Natives.class, folder));
+        for (String folder : folders) dirs.addAll(extract(Natives.class, folder));
         String torchResource = folders.get(folders.size() - 1);
         String platformFolder = Path.of(torchResource).getFileName().toString();
-        Path torchDir = dirs.get(dirs.size() - 1);
+        Path torchDir = extract(Natives.class, torchResource).get(0);
         // libtorch's own folder first: JavaCPP links libraries it loaded into its other cache folders
         SharedLibraries libraries = SharedLibraries.withSystemFolders(reversed(dirs));
 
@@ -187,26 +187,6 @@ public final class Natives {
         }
     }
 
-    /** The folders in reverse: the last extracted (the library's own) searched first. */
-    public static List<Path> reversed(List<Path> dirs) {
-        List<Path> r = new ArrayList<>(dirs);
-        java.util.Collections.reverse(r);
-        return r;
-    }
-
-    /** Extracts a preset's whole native folder into JavaCPP's cache and returns where. */
-    public static Path extract(Class<?> from, String folder) {
-        try {
-            File[] files = Loader.cacheResources(from, folder);
-            if (files.length == 0 || !Files.isDirectory(files[0].toPath())) {
-                throw new IllegalStateException("the native folder " + folder + " is not on the classpath");
-            }
-            return files[0].toPath();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot extract the natives of " + folder, e);
-        }
-    }
-
     private static final Pattern SONAME = Pattern.compile("lib(.+?)\\.so(?:\\.(.+))?");
 
     /** JavaCPP's name for a soname: {@code libtorch_cpu.so} → {@code torch_cpu}, {@code libcudart.so.13} → {@code cudart@.13}. */
@@ -214,6 +194,29 @@ public final class Natives {
         Matcher m = SONAME.matcher(soname);
         if (!m.matches()) return soname;
         return m.group(2) == null ? m.group(1) : m.group(1) + "@." + m.group(2);
+    }
+
+    /** The folders in reverse: the last extracted (the library's own) searched first. */
+    public static List<Path> reversed(List<Path> dirs) {
+        List<Path> r = new ArrayList<>(dirs);
+        java.util.Collections.reverse(r);
+        return r;
+    }
+
+    /**
+     * Extracts a preset's whole native folder into JavaCPP's cache and returns where: one folder
+     * from a shaded jar, one per jar on a plain classpath where several hold it (the cuda preset's
+     * JNI jar and cuda-redist both have {@code org/bytedeco/cuda/linux-x86_64}).
+     */
+    public static List<Path> extract(Class<?> from, String folder) {
+        try {
+            List<Path> dirs = new ArrayList<>();
+            for (File f : Loader.cacheResources(from, folder)) if (f.isDirectory()) dirs.add(f.toPath());
+            if (dirs.isEmpty()) throw new IllegalStateException("the native folder " + folder + " is not on the classpath");
+            return dirs;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot extract the natives of " + folder, e);
+        }
     }
 
     /**

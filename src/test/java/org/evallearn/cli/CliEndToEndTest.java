@@ -211,7 +211,7 @@ class CliEndToEndTest {
         org.evallearn.tensor.Natives.Status natives = org.evallearn.tensor.Natives.status();
         assertTrue(text.startsWith("platform folder  " + natives.platformFolder() + " (" + natives.torchFolder() + ")"), text);
         if (!natives.gpuBuild()) {
-            assertTrue(text.contains("CPU build") && text.contains("a run uses       cpu F32 (this is the CPU build"), text);
+            assertTrue(text.contains("CPU build") && text.contains("a run uses       cpu F32 (libtorch's CUDA part is not loaded"), text);
         }
     }
 

@@ -43,7 +43,7 @@ class ElfDynamicTest {
         List<String> folders = Natives.folders(Loader.getPlatform(), System.getProperty(Natives.EXTENSION_PROPERTY),
                 f -> Natives.class.getResource(f) != null);
         String folder = folders.get(folders.size() - 1); // libtorch's own, CPU or GPU build
-        Path dir = Natives.extract(Natives.class, folder);
+        Path dir = Natives.extract(Natives.class, folder).get(0);
         ElfDynamic torchCpu = ElfDynamic.read(dir.resolve("libtorch_cpu.so"));
         assertEquals("libtorch_cpu.so", torchCpu.soname());
         assertTrue(torchCpu.needed().containsAll(List.of("libc10.so", "libopenblas.so.0", "libgomp.so.1", "libc.so.6")), torchCpu.needed().toString());

@@ -76,7 +76,7 @@ class NativesTest {
         assertEquals(List.of("libnccl.so.2", "libcublas.so.13", "libcublasLt.so.13", "libcudnn.so.9", "libcudnn_graph.so.9", "libcudnn_ops.so.9",
                 "libcudnn_cnn.so.9", "libcudnn_adv.so.9", "libcudnn_engines_precompiled.so.9", "libcudnn_engines_runtime_compiled.so.9",
                 "libcudnn_heuristic.so.9"), s.cudaPlan().missingSonames());
-        for (String part : List.of("libcublas.so.13, libcublasLt.so.13 (cuBLAS 13", "libnccl.so.2 (NCCL 2 built for CUDA 13", "libcudnn.so.9, libcudnn_graph.so.9",
+        for (String part : List.of("libcublas.so.13, libcublasLt.so.13 (from cuBLAS 13", "libnccl.so.2 (from NCCL 2 built for CUDA 13", "libcudnn.so.9, libcudnn_graph.so.9",
                 "cuDNN 9 for CUDA 13")) {
             assertTrue(s.cudaProblem().contains(part), part + " in: " + s.cudaProblem());
         }
