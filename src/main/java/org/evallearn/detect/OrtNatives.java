@@ -18,7 +18,7 @@ import org.evallearn.tensor.SharedLibraries;
  *
  * <p>The {@code -Pgpu} build's CUDA execution provider ({@code libonnxruntime_providers_cuda.so})
  * is loaded only when everything it needs is found (cuBLAS 13, cuDNN 9, …); otherwise its name is
- * recorded against the already-loaded provider bridge, so JavaCPP does not look for it either, and
+ * recorded against the already-loaded provider bridge, so JavaCPP loads nothing under that name either, and
  * {@link #cudaProblem} says what is missing.
  */
 public final class OrtNatives {

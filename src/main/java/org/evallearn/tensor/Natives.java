@@ -33,7 +33,8 @@ import org.bytedeco.javacpp.Loader;
  *       soname is left for the dynamic linker to look up elsewhere;
  *   <li>then tells JavaCPP, through {@link Loader#loadLibrary(Class, URL[], String, String...)}, which
  *       file stands for each library name its torch preset will ask for. JavaCPP records a name
- *       once loaded and never searches for it again, so it has nothing to fall back for.
+ *       once loaded and returns that file whenever the name is asked for again, so it never
+ *       loads another one or falls back.
  * </ol>
  *
  * <p>OpenBLAS runs single-threaded unless {@code OPENBLAS_NUM_THREADS} is set: see {@link #status}.
@@ -177,7 +178,7 @@ public final class Natives {
 
     /**
      * Records {@code file}, already loaded, as what JavaCPP's library {@code name} is; JavaCPP
-     * then never looks for that name (see the class comment).
+     * then loads nothing else under that name (see the class comment).
      */
     public static void pin(String name, Path file) {
         try {
