@@ -17,9 +17,8 @@ import org.evallearn.tensor.SharedLibraries;
  * {@code libonnxruntime.so} or {@code libOpenCL.so.1} on the system path.
  *
  * <p>The {@code -Pgpu} build's CUDA execution provider ({@code libonnxruntime_providers_cuda.so})
- * is loaded only when everything it needs is found (cuBLAS 13, cuDNN 9, …); otherwise its name is
- * recorded against the already-loaded provider bridge, so JavaCPP loads nothing under that name either, and
- * {@link #cudaProblem} says what is missing.
+ * is loaded only when everything it needs is found (cuBLAS 13, cuDNN 9, …); otherwise JavaCPP is
+ * told to skip its name ({@link Natives#skip}), and {@link #cudaProblem} says what is missing.
  */
 public final class OrtNatives {
     private static final String CUDA_PROVIDER = "libonnxruntime_providers_cuda.so";
@@ -87,7 +86,7 @@ public final class OrtNatives {
                     cudaProblem = "the CUDA libraries were found but one did not load: " + e.getMessage();
                 }
             }
-            if (cudaProblem != null) Natives.pin("onnxruntime_providers_cuda", ortDir.resolve("libonnxruntime_providers_shared.so"));
+            if (cudaProblem != null) Natives.skip("onnxruntime_providers_cuda");
         }
         Loader.load(org.bytedeco.onnxruntime.global.onnxruntime.class);
         return new Status(ortFolder, cudaPlan, cudaProblem);

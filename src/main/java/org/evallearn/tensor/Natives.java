@@ -34,7 +34,8 @@ import org.bytedeco.javacpp.Loader;
  *   <li>then tells JavaCPP, through {@link Loader#loadLibrary(Class, URL[], String, String...)}, which
  *       file stands for each library name its torch preset will ask for. JavaCPP records a name
  *       once loaded and returns that file whenever the name is asked for again, so it never
- *       loads another one or falls back.
+ *       loads another one or falls back; the names of a part not loaded (libtorch's CUDA part)
+ *       it is told to skip ({@link #skip}).
  * </ol>
  *
  * <p>OpenBLAS runs single-threaded unless {@code OPENBLAS_NUM_THREADS} is set: see {@link #status}.
@@ -45,8 +46,8 @@ public final class Natives {
 
     /**
      * The names of the torch preset ({@code org.bytedeco.pytorch.presets.torch}) for the CUDA part
-     * of libtorch. In a process without that part they are recorded against {@code libtorch_cpu.so},
-     * which is loaded already, so JavaCPP neither loads nor looks for a {@code libtorch_cuda.so}.
+     * of libtorch. In a process without that part JavaCPP is told they were not found (see
+     * {@link #skip}), so it neither loads nor looks for a {@code libtorch_cuda.so}.
      */
     private static final List<String> CUDA_PART = List.of("c10_cuda", "torch_cuda");
 
@@ -155,8 +156,9 @@ public final class Natives {
         } catch (UnsatisfiedLinkError e) {
             throw new IllegalStateException("cannot load libtorch from " + torchDir + ": " + e.getMessage(), e);
         }
-        if (gpuBuild) pin("torch", torchCpu); // without CUDA, libtorch is its CPU part
-        for (String name : CUDA_PART) pin(name, torchCpu);
+        // libtorch.so of the GPU build needs libtorch_cuda.so; without CUDA, libjnitorch.so needs only libtorch_cpu.so
+        if (gpuBuild) skip("torch");
+        for (String name : CUDA_PART) skip(name);
     }
 
     /**
@@ -195,6 +197,30 @@ public final class Natives {
         Matcher m = SONAME.matcher(soname);
         if (!m.matches()) return soname;
         return m.group(2) == null ? m.group(1) : m.group(1) + "@." + m.group(2);
+    }
+
+    /**
+     * Tells JavaCPP that library {@code name} was looked for and found nowhere, the state its own
+     * failed search leaves: {@code Loader.load} then skips the name, neither loading it nor
+     * falling back to {@code System.loadLibrary}. JavaCPP has no public call for this; its
+     * package-private {@code Loader.foundLibraries} map (JavaCPP 1.5.13) is that state. Recording
+     * such a name against another, loaded, library would work too, but JavaCPP then replaces the
+     * cached file of that name with a symbolic link to it: the next run re-extracts 504 MB of
+     * {@code libtorch_cuda.so}, and a run starting meanwhile reads the wrong library.
+     */
+    public static void skip(String name) {
+        try {
+            java.lang.reflect.Field field = Loader.class.getDeclaredField("foundLibraries");
+            field.setAccessible(true);
+            @SuppressWarnings("unchecked")
+            Map<String, URL[]> found = (Map<String, URL[]>) field.get(null);
+            synchronized (Loader.class) {
+                found.put(name, new URL[0]);
+            }
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new IllegalStateException("cannot keep JavaCPP from loading " + name + " (its Loader.foundLibraries is gone: "
+                    + "check Natives.skip against this JavaCPP version): " + e, e);
+        }
     }
 
     /** The folders in reverse: the last extracted (the library's own) searched first. */
