@@ -88,7 +88,7 @@ public final class OrtModel implements AutoCloseable {
     }
 
     private static void appendCuda(SessionOptions options, OrtDevice device, Path file) {
-        String missing = OrtNatives.loadCuda();
+        String missing = OrtNatives.cudaProblem();
         if (missing != null) throw new ModelLoadException(file + ": cannot use the CUDA execution provider on " + device + ": " + missing);
         try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions()) {
             cuda.device_id(device.deviceId());

@@ -39,17 +39,38 @@ public record Placement(String device, DType dtype) {
     }
 
     /**
-     * The device ({@code auto} or null: CUDA when present) and dtype (null: fp16 on CUDA, fp32 on
-     * the CPU) exactly as asked, half precision on the CPU included: for measurements of it and
-     * for callers that fix fp32 themselves. User-facing settings go through {@link #resolve}.
+     * The device ({@code auto} or null: CUDA when usable, see {@link #choose}) and dtype (null: fp16
+     * on CUDA, fp32 on the CPU) exactly as asked, half precision on the CPU included: for
+     * measurements of it and for callers that fix fp32 themselves. User-facing settings go through
+     * {@link #resolve}.
      */
     public static Placement exactly(String device, DType dtype) {
-        Natives.load();
-        String dev = device == null || device.equals("auto") ? (torch.cuda_is_available() ? "cuda" : "cpu") : device;
-        if (dev.startsWith("cuda") && !torch.cuda_is_available()) {
-            throw new DeviceException("device '" + dev + "' was asked for but no CUDA device is available");
-        }
+        Natives.Status natives = Natives.status();
+        boolean cuda = natives.cudaLoaded() && torch.cuda_is_available();
+        String dev = choose(device, cuda, cuda ? null : whyNoCuda(natives));
         return new Placement(dev, dtype != null ? dtype : (dev.startsWith("cuda") ? DType.F16 : DType.F32));
+    }
+
+    /**
+     * The device a run uses: {@code auto} (or null) is CUDA when usable, else the CPU; an explicit
+     * {@code cuda} or {@code cuda:N} where CUDA is not usable is refused, never turned into the CPU.
+     *
+     * @param whyNot why CUDA is not usable (null when it is): named in the refusal
+     */
+    static String choose(String asked, boolean cudaUsable, String whyNot) {
+        if (asked == null || asked.equals("auto")) return cudaUsable ? "cuda" : "cpu";
+        if (asked.startsWith("cuda") && !cudaUsable) {
+            throw new DeviceException("device '" + asked + "' was asked for, but CUDA cannot be used: " + whyNot
+                    + ". Install what is missing (`evallearn doctor` lists it), or set device to cpu or auto");
+        }
+        return asked;
+    }
+
+    /** Why this process cannot use CUDA, given that it cannot. */
+    public static String whyNoCuda(Natives.Status natives) {
+        return natives.cudaLoaded()
+                ? "libtorch's CUDA part loaded, but torch sees no CUDA device (no NVIDIA GPU, or a driver too old for CUDA 13: 580 or newer)"
+                : natives.cudaProblem();
     }
 
     public boolean isCuda() {

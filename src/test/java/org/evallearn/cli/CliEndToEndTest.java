@@ -217,4 +217,36 @@ class CliEndToEndTest {
             }
         }
     }
+
+    @Test
+    void doctorSaysWhichNativesLoadedAndWhichDeviceARunUses() {
+        PrintStream saved = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        Run r;
+        try {
+            r = cli("doctor");
+        } finally {
+            System.setOut(saved);
+        }
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, r.exit(), r.err() + text);
+        assertTrue(text.contains("libtorch         pytorch 2.10.0, "), text);
+        assertTrue(text.contains("ONNX Runtime     onnxruntime 1.24.1"), text);
+        org.evallearn.tensor.Natives.Status natives = org.evallearn.tensor.Natives.status();
+        assertTrue(text.startsWith("platform folder  " + natives.platformFolder() + " (" + natives.torchFolder() + ")"), text);
+        if (!natives.gpuBuild()) {
+            assertTrue(text.contains("CPU build") && text.contains("a run uses       cpu F32 (libtorch's CUDA part is not loaded"), text);
+        }
+    }
+
+    @Test
+    void cudaAskedForWhereItCannotBeUsedIsBadInputNamingTheDeviceNeverTheCpu() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(org.evallearn.tensor.Placement.exactly(null, null).isCuda(), "CUDA is usable here");
+        Run r = cli("generate", "--model", model.toString(), "--prompt", "a red house", "--steps", "2", "--device", "cuda",
+                "--out", tmp.resolve("never.png").toString());
+        assertEquals(Main.BAD_INPUT, r.exit(), r.err());
+        assertTrue(r.err().contains("device 'cuda' was asked for, but CUDA cannot be used: "), r.err());
+        assertFalse(Files.exists(tmp.resolve("never.png")));
+    }
 }
