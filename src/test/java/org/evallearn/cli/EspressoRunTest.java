@@ -190,10 +190,11 @@ class EspressoRunTest {
 
     static double blackImageCosine(Path clip, String concept) {
         Placement cpu = Placement.CPU_F32;
-        try (ClipTextModel text = ClipTextModel.load(clip, cpu);
-                Tensor embed = FilterLoader.textEmbeds(text, ClipTokenizer.load(clip), List.of(concept), cpu);
+        // The scope owns the image embeddings the encoder hands up; the text embedding escapes to this block.
+        try (org.evallearn.tensor.Scope s = org.evallearn.tensor.Scope.open(); ClipTextModel text = ClipTextModel.load(clip, cpu);
                 ClipImageEncoder encoder = new ClipImageEncoder("tiny", ClipVisionModel.load(clip, cpu), cpu);
-                Tensor image = encoder.encode(List.of(EspressoTechnique.black(64, 64)))) {
+                Tensor embed = FilterLoader.textEmbeds(text, ClipTokenizer.load(clip), List.of(concept), cpu)) {
+            Tensor image = encoder.encode(List.of(EspressoTechnique.black(64, 64)));
             return new ClipSimilarity(0.28).classify(image, embed).get(0).score();
         }
     }

@@ -69,10 +69,11 @@ class EspressoDetectorTest {
             List<Judgement> zeroShot = d.get("espresso_2").judge(batch);
             assertEquals(1, batch.embeddingPasses(), "one CLIP vision pass for all four heads");
             // violence is the code's (violent, peaceful) pair.
-            try (ConceptFilter p = FilterLoader.load(clip, Optional.empty(), "violent", "peaceful", EspressoRule.PROJECTION, Placement.CPU_F32);
+            try (org.evallearn.tensor.Scope s = org.evallearn.tensor.Scope.open();
+                    ConceptFilter p = FilterLoader.load(clip, Optional.empty(), "violent", "peaceful", EspressoRule.PROJECTION, Placement.CPU_F32);
                     ConceptFilter z = FilterLoader.load(clip, Optional.empty(), "violent", "peaceful", EspressoRule.ZERO_SHOT, Placement.CPU_F32);
-                    ClipImageEncoder encoder = new ClipImageEncoder("tiny", ClipVisionModel.load(clip, Placement.CPU_F32), Placement.CPU_F32);
-                    Tensor embeds = encoder.encode(images)) {
+                    ClipImageEncoder encoder = new ClipImageEncoder("tiny", ClipVisionModel.load(clip, Placement.CPU_F32), Placement.CPU_F32)) {
+                Tensor embeds = encoder.encode(images);
                 List<ConceptFilter.Verdict> pv = p.judge(embeds), zv = z.judge(embeds);
                 for (int i = 0; i < images.size(); i++) {
                     // The same towers on the same images in the same batch: bit-identical embeddings, so equal verdicts.
