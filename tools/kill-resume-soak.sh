@@ -2,8 +2,9 @@
 # Crash and resume, measured with real SIGKILLs at random moments (the CI test,
 # RunCrashResumeTest, kills at chosen points instead, without timing):
 #   1. runs a 96-image experiment on the tiny model once, uninterrupted;
-#   2. runs the same config again, SIGKILLing the JVM KILLS times at random moments and
-#      resuming each time (--resume once a run folder exists), then lets it finish;
+#   2. runs the same config again, SIGKILLing the JVM KILLS times at random moments of its
+#      generation (0 to half a kill's share of the run after its first new record) and resuming
+#      each time (--resume once a run folder exists), then lets it finish;
 #   3. compares records.jsonl byte for byte and metric_result of every report.
 # Usage: tools/kill-resume-soak.sh [JAR]   (default target/evallearn.jar; build it with
 #        mvn -B -q -DskipTests package). Env: KILLS (10), IMAGES (96), STEPS (2), BATCH (4),
@@ -36,9 +37,15 @@ records() { cat "$1"/runs/*/records.jsonl 2>/dev/null | wc -l; }
 
 config "$work/whole" "$work/whole.json"
 start=$(date +%s.%N)
-java -jar "$jar" run "$work/whole.json" > "$work/whole.log" 2>&1
-whole_s=$(echo "$(date +%s.%N) - $start" | bc)
-echo "uninterrupted: $(records "$work/whole") records in ${whole_s}s"
+java -jar "$jar" run "$work/whole.json" > "$work/whole.log" 2>&1 &
+pid=$!
+while kill -0 "$pid" 2>/dev/null && [ "$(records "$work/whole")" -eq 0 ]; do sleep 0.1; done
+first=$(date +%s.%N)
+wait "$pid"
+end=$(date +%s.%N)
+whole_s=$(echo "$end - $start" | bc)
+gen_s=$(echo "$end - $first" | bc) # from the first record to the end: the generation
+echo "uninterrupted: $(records "$work/whole") records in ${whole_s}s (${gen_s}s from the first record)"
 
 config "$work/killed" "$work/killed.json"
 landed=0
@@ -48,14 +55,17 @@ while [ "$landed" -lt "$kills" ]; do
   ls "$work"/killed/runs/*/run.json > /dev/null 2>&1 && args+=(--resume)
   java -jar "$jar" "${args[@]}" >> "$work/killed.log" 2>&1 &
   pid=$!
-  # A moment between 0.5 s and 1.5 x this run's time per kill: early ones land in start-up, later ones mid-batch.
-  delay=$(echo "scale=2; 0.5 + ($RANDOM / 32767) * 1.5 * $whole_s / $kills" | bc)
+  # Random moments in the generation (a kill during start-up tests nothing): wait for this run's
+  # first new record, then up to half the time a kill's share of the images takes.
+  before=$(records "$work/killed")
+  while kill -0 "$pid" 2>/dev/null && [ "$(records "$work/killed")" -le "$before" ]; do sleep 0.1; done
+  delay=$(echo "scale=2; ($RANDOM / 32767) * $gen_s / (2 * $kills)" | bc)
   sleep "$delay"
   attempts=$((attempts + 1))
   if kill -9 "$pid" 2>/dev/null; then
     wait "$pid" 2>/dev/null || true
     landed=$((landed + 1))
-    echo "kill $landed after ${delay}s: $(records "$work/killed") records on disk"
+    echo "kill $landed ${delay}s after the first new record: $(records "$work/killed") lines on disk"
   else
     wait "$pid" || true
     echo "attempt $attempts: the run finished before its kill at ${delay}s; starting over"
