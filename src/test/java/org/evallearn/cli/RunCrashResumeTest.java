@@ -167,6 +167,8 @@ class RunCrashResumeTest {
 
         RunEndToEndTest.Run resumed = cli("run", config.toString(), "--resume");
         assertEquals(0, resumed.exit(), resumed.err());
+        int kept = crashAt.startsWith("before-rename") ? IMAGES : crashAt.equals("records-torn:1") ? 0 : 4;
+        assertTrue(resumed.err().contains(": " + kept + " of " + IMAGES + " images already judged"), resumed.err());
         assertEquals(expected, records(out));
         assertEquals(comparable(only(whole, "_report.json")), comparable(only(out, "_report.json")));
         assertEquals(comparable(only(whole, "_report_full.json")), comparable(only(out, "_report_full.json")));
@@ -256,9 +258,14 @@ class RunCrashResumeTest {
 
     static final long PAGE = 4096;
 
-    static int exec(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        return p.waitFor(60, TimeUnit.SECONDS) ? p.exitValue() : -1;
+    /** A command's exit status; -1 when it cannot be started (no such program) or does not end in a minute. */
+    static int exec(String... command) throws InterruptedException {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor(60, TimeUnit.SECONDS) ? p.exitValue() : -1;
+        } catch (IOException e) {
+            return -1;
+        }
     }
 
     static void writeZeros(Path file, long bytes) throws IOException {
