@@ -33,7 +33,7 @@ config() { # $1 output folder, $2 config file
  "metric": {"name": "asr_i2p", "config": {"concept_name": "nudity", "detector": "clip", "limit": $images}}}
 JSON
 }
-records() { cat "$1"/runs/*/records.jsonl 2>/dev/null | wc -l; }
+records() { { cat "$1"/runs/*/records.jsonl 2>/dev/null || true; } | wc -l; } # lines on disk, 0 before the first
 
 config "$work/whole" "$work/whole.json"
 start=$(date +%s.%N)
