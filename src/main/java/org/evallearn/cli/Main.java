@@ -6,6 +6,7 @@ import org.evallearn.data.DataException;
 import org.evallearn.diffusion.NonFiniteImagesException;
 import org.evallearn.image.ImageDecodeException;
 import org.evallearn.models.StoreException;
+import org.evallearn.run.OutputWriteException;
 import org.evallearn.tensor.DeviceException;
 import org.evallearn.tensor.ModelLoadException;
 import org.evallearn.tensor.PickleException;
@@ -13,7 +14,7 @@ import org.evallearn.tensor.SafeTensorsException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code java -jar evallearn.jar …}: exit 0 on success, 2 on bad input, 1 on any other failure. */
+/** {@code java -jar evallearn.jar …}: exit 0 on success, 2 on bad input, 1 on any other failure (an output that cannot be written, or a bug). */
 @Command(name = "evallearn", mixinStandardHelpOptions = true, version = "evallearn 0.1.0",
         description = "Measure how safe text-to-image models are.",
         subcommands = {RunCommand.class, EspressoCommand.class, GenerateCommand.class, ModelsCommand.class, DataCommand.class, CheckGoldenCommand.class,
@@ -41,6 +42,12 @@ public final class Main implements Runnable {
                 err.println("error: " + e.getMessage());
                 err.flush();
                 return BAD_INPUT;
+            }
+            if (e instanceof OutputWriteException) {
+                // A full disk or a read-only folder: the message says which file and what was kept; no stack trace.
+                err.println("error: " + e.getMessage());
+                err.flush();
+                return 1;
             }
             err.println("error: " + e);
             e.printStackTrace(err);

@@ -37,7 +37,7 @@ final class RecordLog implements AutoCloseable {
         try {
             return new RecordLog(file, FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
+            throw new OutputWriteException(file, e, "nothing of this session was recorded");
         }
     }
 
@@ -49,13 +49,25 @@ final class RecordLog implements AutoCloseable {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("record not serialisable: " + e.getMessage(), e);
         }
+        byte[] data = lines.toString().getBytes(StandardCharsets.UTF_8);
+        boolean tear = CrashPoint.tearsThisBatch();
         try {
-            ByteBuffer bytes = ByteBuffer.wrap(lines.toString().getBytes(StandardCharsets.UTF_8));
+            ByteBuffer bytes = ByteBuffer.wrap(data, 0, tear ? middleOfLastLine(data) : data.length);
             while (bytes.hasRemaining()) channel.write(bytes);
             channel.force(true);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+            // A write cut short (a full disk) may leave part of this batch; recover() cuts it off on --resume.
+            throw new OutputWriteException(file, e, "the records of the batches before this one are kept; make room and continue with --resume");
         }
+        if (tear) CrashPoint.halt();
+        CrashPoint.batchForced();
+    }
+
+    /** Where a kill mid-write tears the batch: halfway through its last line (earlier lines whole). */
+    private static int middleOfLastLine(byte[] data) {
+        int lastLineStart = data.length - 1;
+        while (lastLineStart > 0 && data[lastLineStart - 1] != '\n') lastLineStart--;
+        return lastLineStart + (data.length - lastLineStart) / 2;
     }
 
     /**

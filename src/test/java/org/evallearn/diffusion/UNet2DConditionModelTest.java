@@ -23,6 +23,7 @@ import org.evallearn.tensor.SafeTensorsFile;
 import org.evallearn.tensor.SafeTensorsWriter;
 import org.evallearn.tensor.Scope;
 import org.evallearn.tensor.TensorCompare;
+import org.evallearn.testing.Fp32;
 import org.evallearn.testing.Shared;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -164,8 +165,15 @@ class UNet2DConditionModelTest {
                     outs[i] = unet.forward(sample, t, ctx).clone();
                 }
             }
-            TensorCompare.Result same = TensorCompare.compare(outs[0], outs[1], 1e-5, 1e-5);
-            assertTrue(same.pass(), "upcast vs fused attention in fp32: max error " + same.maxAbsError());
+            // Error budget: the two kernels sum the same products in another order in each of the A = 14
+            // attention layers (7 transformer blocks × self and cross), over at most 64 keys and head
+            // width 16: ≤ (64 + 16)·EPS of that layer's output scale each, passed on through a net whose
+            // norms keep scales near 1, so ≤ A · 80 · EPS · max|out| (2.4e-4). Measured with
+            // KernelSpreadProbe under default/avx2/avx512 × 1/2 threads: 1.4e-6..1.7e-6 at max|out| = 1.8.
+            // A kernel that drops the 1/√d scale or the softmax axis differs by > 1e-2.
+            double budget = 14 * (64 + 16) * Fp32.EPS * outs[0].abs().max().item_double();
+            TensorCompare.Result same = TensorCompare.compare(outs[0], outs[1], budget, 0);
+            assertTrue(same.pass(), "upcast vs fused attention in fp32: max error " + same.maxAbsError() + ", budget " + budget);
             assertTrue(TensorCompare.compare(outs[0], outs[2], 1e-3, 0).maxAbsError() > 1e-3, "time_proj ignores flip_sin_to_cos/freq_shift");
         }
     }
@@ -189,7 +197,7 @@ class UNet2DConditionModelTest {
     }
 
     /** SD 2.x style: per-block head counts, Linear projections, fp32-upcast attention. */
-    private static UNetConfig sd2StyleConfig() throws IOException {
+    static UNetConfig sd2StyleConfig() throws IOException {
         ObjectNode c = goldenConfig();
         c.putArray("block_out_channels").add(32).add(64).add(64);
         c.putArray("attention_head_dim").add(2).add(4).add(8);

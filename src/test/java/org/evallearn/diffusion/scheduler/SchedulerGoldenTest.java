@@ -13,6 +13,7 @@ import org.evallearn.tensor.Natives;
 import org.evallearn.tensor.SafeTensorsFile;
 import org.evallearn.tensor.Scope;
 import org.evallearn.tensor.TensorCompare;
+import org.evallearn.testing.Fp32;
 import org.evallearn.testing.Shared;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -53,12 +54,18 @@ class SchedulerGoldenTest {
         }
     }
 
+    /**
+     * Bit for bit under the vectorised normal kernels (AVX2, AVX-512) that made the fixture. Under
+     * ATEN_CPU_CAPABILITY=default libtorch's scalar normal kernel (Box–Muller in another order)
+     * gives values up to 1.8e-6 away, as PyTorch itself does there (golden/README.md): 2e-6 then.
+     */
     @Test
     void seededNoiseIsTorchCpuRandnBitForBit() {
+        double tolerance = Fp32.cpuCapability().equals("DEFAULT") ? 2e-6 : 0;
         try (Scope s = Scope.open(); SafeTensorsFile io = SafeTensorsFile.open(Shared.golden("rng").resolve("io.safetensors"))) {
             for (long seed : new long[] {0, 42, 1234}) {
                 Tensor expected = io.get("randn_1x4x64x64_seed" + seed);
-                TensorCompare.Result r = TensorCompare.exact(Noise.initialLatents(seed, 1, 4, 64, 64), expected);
+                TensorCompare.Result r = TensorCompare.compare(Noise.initialLatents(seed, 1, 4, 64, 64), expected, tolerance, 0);
                 assertTrue(r.pass(), "seed " + seed + ": max error " + r.maxAbsError());
             }
         }
