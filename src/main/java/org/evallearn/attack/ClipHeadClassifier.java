@@ -2,9 +2,7 @@ package org.evallearn.attack;
 
 import java.util.function.Function;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.evallearn.clip.ClipModel;
 import org.evallearn.tensor.Scope;
 
@@ -32,7 +30,7 @@ public final class ClipHeadClassifier implements DifferentiableClassifier {
     public static ClipHeadClassifier zeroShot(ClipModel clip, Tensor prompts, double scale) {
         return new ClipHeadClassifier(clip, image -> {
             try (Scope s = Scope.open()) {
-                return s.handUp(normalise(image).matmul(normalise(prompts).t()).mul(new Scalar(scale)));
+                return s.handUp(ClipModel.normalise(image).matmul(ClipModel.normalise(prompts).t()).mul(new Scalar(scale)));
             }
         });
     }
@@ -42,9 +40,5 @@ public final class ClipHeadClassifier implements DifferentiableClassifier {
         try (Scope s = Scope.open()) {
             return s.handUp(head.apply(clip.encodeImage(pixels).imageEmbeds()));
         }
-    }
-
-    private static Tensor normalise(Tensor x) {
-        return x.div(torch.linalg_vector_norm(x, new Scalar(2.0), new long[] {-1}, true, new ScalarTypeOptional()));
     }
 }

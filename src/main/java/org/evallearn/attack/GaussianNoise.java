@@ -28,8 +28,7 @@ public record GaussianNoise() implements Attack {
     public Tensor perturb(DifferentiableClassifier model, Tensor x0, Tensor labels, Bounds bounds, double epsilon, Generator rng) {
         try (Scope s = Scope.open()) {
             Tensor p = x0.clone().normal_(0, 1, new GeneratorOptional(rng));
-            long[] perInput = new long[(int) x0.dim() - 1];
-            for (int d = 1; d < x0.dim(); d++) perInput[d - 1] = d;
+            long[] perInput = Gradients.perInputDims(x0);
             Tensor norms = torch.linalg_vector_norm(p, new Scalar(2.0), perInput, true, new ScalarTypeOptional());
             Tensor noisy = x0.add(p.div(norms).mul(new Scalar(epsilon)));
             return s.handUp(LinfGradientDescent.clip(noisy, bounds.lower(), bounds.upper()));

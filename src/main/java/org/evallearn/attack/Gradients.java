@@ -43,6 +43,13 @@ public final class Gradients {
         }
     }
 
+    /** The dimensions of one input, 1 … rank−1: what per-input norms, sums and means reduce over. */
+    static long[] perInputDims(Tensor x) {
+        long[] dims = new long[(int) x.dim() - 1];
+        for (int d = 1; d < x.dim(); d++) dims[d - 1] = d;
+        return dims;
+    }
+
     private static void requireAutograd() {
         if (InferenceMode.is_enabled()) {
             throw new IllegalStateException("a gradient attack cannot run inside InferenceMode: open it outside, with the"

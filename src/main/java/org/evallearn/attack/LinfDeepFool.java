@@ -44,8 +44,7 @@ public record LinfDeepFool(int steps, int candidates, double overshoot) implemen
             // Buffers updated in place, so the steps hold one iterate, not one each.
             Tensor pTotal = torch.zeros_like(x0);
             Tensor x = x0.clone();
-            long[] perInput = new long[(int) x0.dim() - 1];
-            for (int d = 1; d < x0.dim(); d++) perInput[d - 1] = d;
+            long[] perInput = Gradients.perInputDims(x0);
             for (int step = 0; step < steps; step++) {
                 try (Scope iteration = Scope.open()) {
                     Tensor adversarial = misclassified(model, x, labels);

@@ -24,8 +24,7 @@ public final class Robustness {
             Tensor flipped = LinfDeepFool.misclassified(model, adversarial, labels).cpu();
             Tensor mse;
             try (NoGradGuard noGrad = new NoGradGuard()) {
-                long[] perInput = new long[(int) x0.dim() - 1];
-                for (int d = 1; d < x0.dim(); d++) perInput[d - 1] = d;
+                long[] perInput = Gradients.perInputDims(x0);
                 mse = adversarial.sub(x0).square().mean(perInput, false, new org.bytedeco.pytorch.ScalarTypeOptional()).cpu()
                         .to(org.bytedeco.pytorch.global.torch.ScalarType.Double).contiguous();
             }

@@ -36,6 +36,7 @@ import org.evallearn.detect.SafetyChecker;
 import org.evallearn.detect.SafetyCheckerDetector;
 import org.evallearn.detect.TinyOnnx;
 import org.evallearn.image.RgbImage;
+import org.evallearn.tensor.Closeables;
 import org.evallearn.tensor.DType;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.RandomBinder;
@@ -114,7 +115,7 @@ final class DetectorMemoryBench implements Callable<Integer> {
             nanos.forEach((k, v) -> per.put(k, v / 1e6 / images));
             report.put("unsafe_verdicts", unsafe); // keeps the judgements live; meaningless on random weights
         } finally {
-            closeAll(owned);
+            Closeables.closeAll(owned);
             try (var files = Files.list(dir)) {
                 for (Path p : files.toList()) Files.deleteIfExists(p);
             }
@@ -151,20 +152,6 @@ final class DetectorMemoryBench implements Callable<Integer> {
             owned.addAll(out.values());
             owned.addAll(encoders);
         }
-    }
-
-    /** Closes every one even when some fail; the first failure is thrown with the rest suppressed. */
-    static void closeAll(List<AutoCloseable> all) {
-        RuntimeException failure = null;
-        for (AutoCloseable c : all) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                if (failure == null) failure = new IllegalStateException("cannot close " + c + ": " + e.getMessage(), e);
-                else failure.addSuppressed(e);
-            }
-        }
-        if (failure != null) throw failure;
     }
 
     /** (rows, dim) standard normal rows, seeded; the caller closes them (or gives them to a detector that does). */

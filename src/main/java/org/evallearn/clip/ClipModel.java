@@ -76,8 +76,8 @@ public final class ClipModel extends Model {
         }
     }
 
-    /** x / ‖x‖₂ over the last dimension. */
-    private static Tensor normalise(Tensor x) {
+    /** x / ‖x‖₂ over the last dimension, as CLIPModel normalises embeddings before comparing them. */
+    public static Tensor normalise(Tensor x) {
         return x.div(torch.linalg_vector_norm(x, new Scalar(2.0), new long[] {-1}, true, new ScalarTypeOptional()));
     }
 

@@ -29,6 +29,7 @@ import org.evallearn.detect.Q16Prompts;
 import org.evallearn.data.EspressoConcepts;
 import org.evallearn.espresso.EspressoDetector;
 import org.evallearn.espresso.FilterLoader;
+import org.evallearn.tensor.Closeables;
 import org.evallearn.tensor.ModelLoadException;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.Scope;
@@ -208,19 +209,6 @@ final class DetectorSet implements Runner.Detectors {
         all.addAll(encoders.values());
         detectors.clear();
         encoders.clear();
-        closeAll(all);
-    }
-
-    static void closeAll(List<? extends AutoCloseable> all) {
-        IllegalStateException failure = null;
-        for (AutoCloseable c : all) {
-            try {
-                c.close();
-            } catch (Exception e) {
-                if (failure == null) failure = new IllegalStateException("cannot close " + c + ": " + e.getMessage(), e);
-                else failure.addSuppressed(e);
-            }
-        }
-        if (failure != null) throw failure;
+        Closeables.closeAll(all);
     }
 }

@@ -153,7 +153,7 @@ class DetectorSetTest {
             closed.add("bad2");
             throw new java.io.IOException("second");
         };
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> DetectorSet.closeAll(List.of(ok1, bad1, bad2, ok2)));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> org.evallearn.tensor.Closeables.closeAll(List.of(ok1, bad1, bad2, ok2)));
         assertEquals(List.of("ok1", "bad1", "bad2", "ok2"), closed);
         assertTrue(e.getMessage().contains("first"), e.getMessage());
         assertEquals(1, e.getSuppressed().length);
