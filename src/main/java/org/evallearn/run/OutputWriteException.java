@@ -10,7 +10,7 @@ import java.nio.file.Path;
  * the system's reason and what was kept, and the CLI prints it without a stack trace.
  */
 public final class OutputWriteException extends UncheckedIOException {
-    OutputWriteException(Path file, IOException cause, String kept) {
+    public OutputWriteException(Path file, IOException cause, String kept) {
         super("cannot write " + file + ": " + reason(cause) + "; " + kept, cause);
     }
 

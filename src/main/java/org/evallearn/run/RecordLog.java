@@ -19,10 +19,11 @@ import java.util.Map;
  * {@code records.jsonl}: one JSON line per evaluated image, appended a batch at a time and forced
  * to disk (fsync) before the next batch starts, so a crash loses at most the batch in flight.
  * {@link #recover} keeps the longest prefix of whole batches and cuts off the rest, a torn
- * last line included.
+ * last line included. Every record carries {@code "index"}, its position in the log from 0;
+ * a log whose length is not known ahead (red-teaming rounds) passes {@code Integer.MAX_VALUE} as the total.
  */
-final class RecordLog implements AutoCloseable {
-    static final String FILE = "records.jsonl";
+public final class RecordLog implements AutoCloseable {
+    public static final String FILE = "records.jsonl";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
@@ -33,7 +34,7 @@ final class RecordLog implements AutoCloseable {
         this.channel = channel;
     }
 
-    static RecordLog append(Path file) {
+    public static RecordLog append(Path file) {
         try {
             return new RecordLog(file, FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND));
         } catch (IOException e) {
@@ -42,7 +43,7 @@ final class RecordLog implements AutoCloseable {
     }
 
     /** Appends one batch's records and forces them to disk. */
-    void write(List<Map<String, Object>> records) {
+    public void write(List<Map<String, Object>> records) {
         StringBuilder lines = new StringBuilder();
         try {
             for (Map<String, Object> r : records) lines.append(JSON.writeValueAsString(r)).append('\n');
@@ -75,7 +76,7 @@ final class RecordLog implements AutoCloseable {
      * images {@code b·batchSize} up to {@code min((b+1)·batchSize, total)}), in order; the file is
      * truncated after them so appending continues cleanly.
      */
-    static List<JsonNode> recover(Path file, int batchSize, int total) {
+    public static List<JsonNode> recover(Path file, int batchSize, int total) {
         if (!Files.exists(file)) return List.of();
         try {
             byte[] bytes = Files.readAllBytes(file);

@@ -26,7 +26,7 @@ import java.util.function.Consumer;
  * a finished one.
  */
 final class Reports {
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    static final ObjectMapper JSON = AtomicFiles.JSON;
 
     /** The keys of {@code <run_id>_report.json}, in eval-learn's order. */
     static final List<String> REPORT_KEYS = List.of("run_id", "timestamp", "technique_name", "erase_concept", "metric_name",
@@ -85,40 +85,6 @@ final class Reports {
     }
 
     static void writeAtomically(Path file, Object value) {
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            // A name of its own per write: two runs sharing output_dir must not write into each other's temporary file.
-            tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-            Files.write(tmp, JSON.writeValueAsBytes(value));
-            try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                c.force(true);
-            }
-            CrashPoint.beforeRename(file);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            tmp = null;
-            forceDirectory(dir);
-        } catch (IOException e) {
-            throw new OutputWriteException(file, e, Files.exists(file) ? "the file there before is unchanged" : "nothing was written there");
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // The write already failed; that error is the one to report.
-                }
-            }
-        }
-    }
-
-    /** Forces the rename itself to disk (the directory entry), without which a crash can leave the old file or none. */
-    private static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel c = FileChannel.open(dir, StandardOpenOption.READ)) {
-            c.force(true);
-        } catch (IOException e) {
-            // Windows cannot open a directory as a channel; there the rename is as durable as the OS makes it.
-            if (!System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT).startsWith("windows")) throw e;
-        }
+        AtomicFiles.writeJson(file, value);
     }
 }

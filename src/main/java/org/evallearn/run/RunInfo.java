@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.evallearn.config.ConfigException;
-import org.evallearn.config.Experiment;
 
 /**
  * {@code run.json} of a run folder: the run's id, start time and seed, kept so that a resumed run
@@ -23,10 +22,10 @@ import org.evallearn.config.Experiment;
  * @param itemsSha256 null in a run.json written before items were hashed
  */
 record RunInfo(String runId, double timestamp, String configSha256, String itemsSha256, long seed, boolean complete) {
-    static RunInfo start(Path runsDir, String configHash, String itemsHash, long seed, Experiment experiment, byte[] configBytes) {
+    static RunInfo start(Path runsDir, String configHash, String itemsHash, long seed, String label, byte[] configBytes) {
         double timestamp = System.currentTimeMillis() / 1000.0;
         // eval-learn's run id: a short hash of what ran and when.
-        String runId = Runner.sha256((experiment.technique().name() + "\n" + new String(configBytes, StandardCharsets.UTF_8) + "\n" + timestamp)
+        String runId = Hashing.sha256((label + "\n" + new String(configBytes, StandardCharsets.UTF_8) + "\n" + timestamp)
                 .getBytes(StandardCharsets.UTF_8)).substring(0, 8);
         RunInfo info = new RunInfo(runId, timestamp, configHash, itemsHash, seed, false);
         Path folder = runsDir.resolve(runId);
@@ -45,7 +44,7 @@ record RunInfo(String runId, double timestamp, String configSha256, String items
         if (Files.isDirectory(runsDir)) {
             try (Stream<Path> folders = Files.list(runsDir)) {
                 for (Path folder : folders.toList()) {
-                    Path file = folder.resolve(Runner.RUN_FILE);
+                    Path file = folder.resolve(RunSession.RUN_FILE);
                     if (!Files.isRegularFile(file)) continue;
                     RunInfo info = read(file);
                     if (!info.complete() && info.configSha256().equals(configHash) && (newest == null || info.timestamp() > newest.timestamp())) {
@@ -84,7 +83,7 @@ record RunInfo(String runId, double timestamp, String configSha256, String items
         m.put("items_sha256", itemsSha256);
         m.put("seed", seed);
         m.put("complete", complete);
-        Reports.writeAtomically(folder.resolve(Runner.RUN_FILE), m);
+        Reports.writeAtomically(folder.resolve(RunSession.RUN_FILE), m);
     }
 
     private static RunInfo read(Path file) {

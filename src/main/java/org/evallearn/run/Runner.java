@@ -6,28 +6,19 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
-import me.tongfei.progressbar.ConsoleProgressBarConsumer;
-import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
 import org.bytedeco.pytorch.InferenceMode;
 import org.evallearn.config.ConfigException;
 import org.evallearn.config.Experiment;
 import org.evallearn.config.Generation;
 import org.evallearn.config.Metric;
-import org.evallearn.config.Technique;
 import org.evallearn.config.ModelRef;
 import org.evallearn.data.Concept;
 import org.evallearn.data.I2pCsv;
@@ -41,14 +32,11 @@ import org.evallearn.detect.ImageBatch;
 import org.evallearn.detect.Judgement;
 import org.evallearn.diffusion.GenerationRequest;
 import org.evallearn.diffusion.StableDiffusionPipeline;
-import org.evallearn.espresso.EspressoTechnique;
 import org.evallearn.image.Blur;
 import org.evallearn.image.RgbImage;
 import org.evallearn.metric.MetricResult;
 import org.evallearn.metric.StreamingMetric;
 import org.evallearn.technique.PreparedTechnique;
-import org.evallearn.technique.TechniqueContext;
-import org.evallearn.technique.Techniques;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.Scope;
 
@@ -73,7 +61,7 @@ public final class Runner {
     /** One image to generate and judge, in evaluation order. */
     record Item(int index, int promptIndex, int image, Prompt prompt, long seed, double guidance) {}
 
-    static final String RUN_FILE = "run.json";
+    static final String RUN_FILE = RunSession.RUN_FILE;
     private static final ObjectMapper JSON = Reports.JSON;
 
     /** The detectors a run's metrics read, by id, closed with the run. */
@@ -132,20 +120,15 @@ public final class Runner {
         artefacts.pipeline(experiment.model());
         DetectorSet.requireArtefacts(judged, experiment.model(), artefacts);
         Placement placement = Placement.resolve(experiment.device().orElse(null), experiment.generation().dtype().orElse(null), options.log());
-        byte[] configBytes = readBytes(experiment.source());
-        String configHash = sha256(configBytes);
-
-        Path runsDir = experiment.outputDir().resolve("runs");
-        RunInfo resumed = options.resume() ? RunInfo.unfinished(runsDir, configHash, experiment.source()) : null;
-        long seed = resumed != null ? resumed.seed() : experiment.seed().orElseGet(Runner::randomSeed);
-        List<Item> items = items(prompts, dataset.seedSource(), seed);
-        String itemsHash = itemsHash(items);
-        if (resumed != null) resumed.requireItems(itemsHash, experiment.source(), runsDir);
-        RunInfo info = resumed != null ? resumed : RunInfo.start(runsDir, configHash, itemsHash, seed, experiment, configBytes);
+        byte[] configBytes = Hashing.readBytes(experiment.source());
         int batchSize = experiment.generation().batchSize();
-        Path runFolder = runsDir.resolve(info.runId());
-        List<JsonNode> done = RecordLog.recover(runFolder.resolve(RecordLog.FILE), batchSize, items.size());
-        if (options.resume()) options.log().accept("resuming run " + info.runId() + ": " + done.size() + " of " + items.size() + " images already judged");
+        RunSession session = RunSession.open(new RunSession.Request(experiment.outputDir(), experiment.source(), configBytes,
+                experiment.technique().name(), experiment.seed(),
+                options.resume(), options.log()), seed -> itemsIdentity(items(prompts, dataset.seedSource(), seed)));
+        List<Item> items = items(prompts, dataset.seedSource(), session.seed());
+        Path runFolder = session.folder();
+        List<JsonNode> done = session.recover(RecordLog.FILE, batchSize, items.size());
+        if (options.resume()) options.log().accept("resuming run " + session.runId() + ": " + done.size() + " of " + items.size() + " images already judged");
 
         List<StreamingMetric> metrics = configs.stream().map(StreamingMetric::of).toList();
         // Each metric reads its own detector's record (detectors with other settings are recorded apart).
@@ -156,7 +139,7 @@ public final class Runner {
         }
 
         if (done.size() < items.size()) {
-            generate(items.subList(done.size(), items.size()), items.size(), judged, metrics, recorded, runFolder, info.seed(), placement);
+            generate(items.subList(done.size(), items.size()), items.size(), judged, metrics, recorded, session, placement);
         }
 
         List<MetricResult> results = new ArrayList<>();
@@ -165,29 +148,30 @@ public final class Runner {
         for (StreamingMetric m : metrics) {
             MetricResult result = m.compute();
             results.add(result);
-            reports.addAll(Reports.write(experiment.outputDir(), report(info, m, result, raw, dataset, items.size()),
+            reports.addAll(Reports.write(experiment.outputDir(), report(session, m, result, raw, dataset, items.size()),
                     fullExtras(raw, m, placement), dataset.concept().id, options.log()));
         }
-        info.complete(runFolder);
+        session.complete();
         String summary = summary(metrics, results, dataset.skipped().size(), reports.get(0));
         String filtered = filterSummary(RecordLog.recover(runFolder.resolve(RecordLog.FILE), batchSize, items.size()));
         return new Outcome(runFolder, reports, results, filtered == null ? summary : filtered + "; " + summary);
     }
 
     private void generate(List<Item> todo, int total, List<Metric.AsrI2p> judged, List<StreamingMetric> metrics, List<String> recorded,
-            Path runFolder, long seed, Placement placement) {
+            RunSession session, Placement placement) {
+        Path runFolder = session.folder();
         Generation g = experiment.generation();
         Path model = artefacts.pipeline(experiment.model());
         options.log().accept("model " + model + " on " + placement.device() + " " + placement.dtype());
         try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, placement);
                 Detectors detectors = detectorOpener.open(judged, experiment.model(), artefacts, placement.device());
-                PreparedTechnique technique = prepare(pipe, seed);
-                RecordLog log = RecordLog.append(runFolder.resolve(RecordLog.FILE));
-                ProgressBar bar = progressBar(total / g.imagesPerPrompt(), (total - todo.size()) / g.imagesPerPrompt())) {
+                PreparedTechnique technique = TechniqueSetup.prepare(experiment.technique(), experiment.model(), experiment.device(), experiment.source(),
+                        pipe, artefacts, session.seed(), options.log());
+                RecordLog log = session.append(RecordLog.FILE);
+                Progress bar = Progress.start(options.progressBar(), "prompts", total / g.imagesPerPrompt(), (total - todo.size()) / g.imagesPerPrompt(), "images")) {
             int size = pipe.defaultImageSize();
             int height = g.height().orElse(size), width = g.width().orElse(size);
             String scheduler = g.scheduler().map(k -> k.userName).orElse(null);
-            long started = System.nanoTime();
             for (int start = 0; start < todo.size(); start += g.batchSize()) {
                 List<Item> batch = todo.subList(start, Math.min(todo.size(), start + g.batchSize()));
                 try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
@@ -201,29 +185,11 @@ public final class Runner {
                     log.write(records(batch, judgements, generated));
                     for (int i = 0; i < metrics.size(); i++) metrics.get(i).update(judgements.get(recorded.get(i)));
                 }
-                if (bar != null) {
-                    int imagesDone = start + batch.size();
-                    // A prompt is done once its last image is; the rate counts this session's images only.
-                    bar.stepTo((total - todo.size() + imagesDone) / g.imagesPerPrompt());
-                    bar.setExtraMessage(String.format(Locale.ROOT, "%.2f images/s", imagesDone / ((System.nanoTime() - started) / 1e9)));
-                }
+                int imagesDone = start + batch.size();
+                // A prompt is done once its last image is; the rate counts this session's images only.
+                bar.stepTo((total - todo.size() + imagesDone) / g.imagesPerPrompt(), imagesDone);
             }
         }
-    }
-
-    /** @param seed the run's seed (the config's, or the one picked and recorded for it), for training techniques */
-    private PreparedTechnique prepare(StableDiffusionPipeline pipe, long seed) {
-        long start = System.nanoTime();
-        TechniqueContext context = new TechniqueContext(TechniqueContext.once(() -> artefacts.baseModelKey(experiment.model())), artefacts.techniqueCache(),
-                seed, options.log());
-        // Espresso's filter is a CLIP model beside the pipeline, resolved like the detectors' (the tiny one for model: tiny).
-        PreparedTechnique technique = experiment.technique() instanceof Technique.Espresso e
-                ? EspressoTechnique.prepare(e, pipe, artefacts.clip(experiment.model(), e.clipModel()),
-                        Placement.exactly(experiment.device().orElse(null), org.evallearn.tensor.DType.F32), experiment.source().toString())
-                : Techniques.prepare(experiment.technique(), pipe, context);
-        options.log().accept(String.format(Locale.ROOT, "technique %s: %s (prepared in %.1f s)", experiment.technique().name(),
-                technique.summary(), (System.nanoTime() - start) / 1e9));
-        return technique;
     }
 
     /**
@@ -335,13 +301,6 @@ public final class Runner {
         return s + String.format(Locale.ROOT, "; %d of %d decisions certified (δ check)", held, records.size());
     }
 
-    /** Prompts done of all (a resumed run starts at its count), images/s and the library's ETA; none when not on a terminal. */
-    private ProgressBar progressBar(int prompts, int done) {
-        if (!options.progressBar()) return null;
-        return new ProgressBarBuilder().setTaskName("prompts").setInitialMax(prompts).startsFrom(done, java.time.Duration.ZERO)
-                .setConsumer(new ConsoleProgressBarConsumer(System.err)).build();
-    }
-
     /**
      * Prompt × image in evaluation order; image j of a prompt uses the prompt's seed + j, where a
      * seed from the config is the config's seed + the index of the prompt's first image ({@link SeedSource#seedFor}).
@@ -359,7 +318,7 @@ public final class Runner {
     }
 
     /** eval-learn's report; {@code dataset_metadata} has eval-learn's keys ({@code load_i2p_csv}'s batch metadata and {@code total_loaded}) and ours. */
-    private Map<String, Object> report(RunInfo info, StreamingMetric m, MetricResult result, JsonNode raw, Dataset dataset, int imageCount) {
+    private Map<String, Object> report(RunSession info, StreamingMetric m, MetricResult result, JsonNode raw, Dataset dataset, int imageCount) {
         Map<String, Object> metadata = new LinkedHashMap<>();
         metadata.put("source", dataset.name());
         metadata.put("repo_id", dataset.variant().flatMap(v -> v.repoId).orElse(null));
@@ -480,22 +439,6 @@ public final class Runner {
         }
     }
 
-    static byte[] readBytes(Path file) {
-        try {
-            return Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
-        }
-    }
-
-    static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     /** The model as the config names it (its content is the technique cache's concern, not the records'). */
     private static String modelName(ModelRef model) {
         if (model instanceof ModelRef.Tiny) return "tiny";
@@ -505,10 +448,10 @@ public final class Runner {
 
     /**
      * What the records of a run depend on besides the config file: every item (prompt text, case
-     * number, seed, guidance) and the generation settings, as JSON in a fixed order, hashed; the
-     * technique is the config file's, which has its own hash.
+     * number, seed, guidance) and the generation settings, in a fixed order, for {@link RunSession}
+     * to hash; the technique is the config file's, which has its own hash.
      */
-    private String itemsHash(List<Item> items) {
+    private Object itemsIdentity(List<Item> items) {
         Generation g = experiment.generation();
         Map<String, Object> what = new LinkedHashMap<>();
         what.put("model", modelName(experiment.model()));
@@ -525,15 +468,6 @@ public final class Runner {
                     i.prompt().caseNumber().isPresent() ? i.prompt().caseNumber().getAsLong() : null, i.seed(), i.guidance()));
         }
         what.put("items", rows);
-        try {
-            return sha256(new ObjectMapper().writeValueAsBytes(what));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** A seed for configs without one; recorded in run.json so a resumed run keeps it. */
-    static long randomSeed() {
-        return new SecureRandom().nextLong() >>> 1;
+        return what;
     }
 }
