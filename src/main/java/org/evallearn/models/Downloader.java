@@ -33,7 +33,7 @@ public final class Downloader {
     private final StoreSettings settings;
     private final Consumer<String> log;
 
-    Downloader(StoreSettings settings, Consumer<String> log) {
+    public Downloader(StoreSettings settings, Consumer<String> log) {
         // Redirects are followed by hand so that the token never follows one off huggingface.co.
         this.client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(Duration.ofSeconds(30)).build();
@@ -41,7 +41,12 @@ public final class Downloader {
         this.log = log;
     }
 
-    void download(URI manifestUrl, Path target, Optional<String> sha256, OptionalLong size) {
+    /**
+     * Fetches {@code manifestUrl} (a Hugging Face URL through the configured endpoint) into
+     * {@code target}, checked against {@code sha256} and {@code size} where given; a
+     * {@link StoreException} names the URL and the reason (HTTP status, mismatch, retries spent).
+     */
+    public void download(URI manifestUrl, Path target, Optional<String> sha256, OptionalLong size) {
         URI url = endpointFor(manifestUrl);
         Path part = target.resolveSibling(target.getFileName() + ".part");
         try {
