@@ -65,6 +65,11 @@ public final class TifaMeasure implements ImageMeasure {
         return new TifaMeasure(settings, selection, client);
     }
 
+    /** eval-learn's question file as {@code data pull tifa} puts it; not pulled is a {@link org.evallearn.models.StoreException} naming the command. */
+    public static Path questionsFile(org.evallearn.models.ArtefactStore store) {
+        return store.require("tifa", Optional.empty()).resolve("tifa_dataset.csv");
+    }
+
     public TifaQuestions.Selection questions() {
         return questions;
     }

@@ -64,6 +64,25 @@ public record TifaSettings(String vqaModelName, Optional<String> device, Optiona
      * each naming {@code path.key}; {@code defaultCache} is the cache folder when the config names none.
      */
     public static TifaSettings parse(JsonNode config, String file, String path, Optional<Path> defaultCache) {
+        return parse(config, file, path, defaultCache, TifaSettings::environment);
+    }
+
+    /**
+     * The endpoint of a config without {@code vqa_endpoint} (eval-learn's own configs, which name
+     * only {@code vqa_model_name}): {@code base_url}, {@code model} and {@code api_key_env} from the
+     * system properties {@code evallearn.vqa.base_url} (…{@code .model}, …{@code .api_key_env}) or
+     * else the variables {@code EVALLEARN_VQA_BASE_URL}, {@code EVALLEARN_VQA_MODEL},
+     * {@code EVALLEARN_VQA_API_KEY_ENV}, as {@code HF_TOKEN} is taken from the environment.
+     */
+    public static Optional<String> environment(String key) {
+        String value = System.getProperty("evallearn.vqa." + key);
+        if (value == null) value = System.getenv("EVALLEARN_VQA_" + key.toUpperCase(java.util.Locale.ROOT));
+        return value == null || value.isBlank() ? Optional.empty() : Optional.of(value.trim());
+    }
+
+    /** {@link #parse(JsonNode, String, String, Optional)} with the fallback endpoint settings from {@code environment}. */
+    public static TifaSettings parse(JsonNode config, String file, String path, Optional<Path> defaultCache,
+            java.util.function.Function<String, Optional<String>> environment) {
         List<ConfigException.Problem> problems = new ArrayList<>();
         JsonNode c = config == null || config.isNull() || config.isMissingNode() ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : config;
         if (!c.isNull() && !c.isObject()) throw new ConfigException(file, List.of(new ConfigException.Problem(path, "must be an object")));
@@ -93,9 +112,16 @@ public record TifaSettings(String vqaModelName, Optional<String> device, Optiona
         ChatClient.Options options = ChatClient.Options.defaults();
         String ep = path + ".vqa_endpoint";
         JsonNode e = c.path("vqa_endpoint");
+        if ((e.isMissingNode() || e.isNull()) && environment.apply("base_url").isPresent()) {
+            com.fasterxml.jackson.databind.node.ObjectNode fromEnvironment = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+            for (String k : List.of("base_url", "model", "api_key_env")) environment.apply(k).ifPresent(v -> fromEnvironment.put(k, v));
+            e = fromEnvironment;
+            ep = "EVALLEARN_VQA_* (evallearn.vqa.*)";
+        }
         if (e.isMissingNode() || e.isNull()) {
-            problems.add(new ConfigException.Problem(ep, "required: {\"base_url\": \"http://host:8000/v1\", \"model\": ...}; eval-learn runs "
-                    + vqaModel + " in-process, here a vision model behind an OpenAI-compatible endpoint answers TIFA's questions"));
+            problems.add(new ConfigException.Problem(ep, "required: {\"base_url\": \"http://host:8000/v1\", \"model\": ...}, or EVALLEARN_VQA_BASE_URL"
+                    + " (and EVALLEARN_VQA_MODEL) in the environment; eval-learn runs " + vqaModel
+                    + " in-process, here a vision model behind an OpenAI-compatible endpoint answers TIFA's questions"));
         } else if (!e.isObject()) {
             problems.add(new ConfigException.Problem(ep, "must be an object with base_url, model and api_key_env, got " + e));
         } else {

@@ -1,6 +1,7 @@
 package org.evallearn.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
@@ -16,7 +17,10 @@ import java.util.Collections;
 import java.util.List;
 import java.util.OptionalInt;
 import org.evallearn.data.TifaQuestions;
+import org.evallearn.models.ArtefactStore;
 import org.evallearn.models.Downloader;
+import org.evallearn.models.StoreException;
+import org.evallearn.tifa.TifaMeasure;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -72,9 +76,12 @@ class DataPullTest {
 
     @Test
     void tifaIsPulledFromEvalLearnsHubFileWithAWarningThatItIsUnpinned() throws Exception {
+        StoreException before = assertThrows(StoreException.class, () -> TifaMeasure.questionsFile(ArtefactStore.fromEnvironment(s -> {})));
+        assertTrue(before.getMessage().contains("run `evallearn data pull tifa`"), before.getMessage());
         Run r = cli("data", "pull", "tifa");
         assertEquals(0, r.exit(), r.err());
         Path file = dir.resolve("home/data/tifa/tifa_dataset.csv");
+        assertEquals(file, TifaMeasure.questionsFile(ArtefactStore.fromEnvironment(s -> {})));
         assertEquals(TIFA_CSV, Files.readString(file));
         assertEquals(List.of("/datasets/Unlearningltd/datasets/resolve/main/tifa/tifa_dataset.csv"), requests);
         assertTrue(r.err().contains("warning: tifa is not pinned") && r.err().contains("sha256 " + Downloader.sha256(file)), r.err());

@@ -95,6 +95,21 @@ class TifaInputsTest {
     }
 
     @Test
+    void evalLearnsOwnConfigsTakeTheEndpointFromTheEnvironment() throws Exception {
+        // ../shared/data/eval-learn-configs/*/*.json name only vqa_model_name, device and limit.
+        java.util.Map<String, String> env = java.util.Map.of("base_url", "http://vqa:8000/v1", "api_key_env", "VQA_KEY");
+        TifaSettings s = TifaSettings.parse(JSON.readTree("{\"vqa_model_name\": \"Salesforce/blip2-flan-t5-xl\", \"device\": \"cuda\", \"limit\": 2}"),
+                "esd.json", "metrics[7].config", Optional.empty(), k -> Optional.ofNullable(env.get(k)));
+        assertEquals("http://vqa:8000/v1", s.endpoint().baseUrl().toString());
+        assertEquals("Salesforce/blip2-flan-t5-xl", s.answeringModel());
+        assertEquals(Optional.of("VQA_KEY"), s.endpoint().apiKeyEnv());
+        assertEquals(OptionalInt.of(2), s.limit());
+        ConfigException bad = assertThrows(ConfigException.class, () -> TifaSettings.parse(JSON.readTree("{}"), "esd.json", "m",
+                Optional.empty(), k -> k.equals("base_url") ? Optional.of("ftp://nowhere") : Optional.empty()));
+        assertTrue(bad.getMessage().contains("EVALLEARN_VQA_* (evallearn.vqa.*).base_url"), bad.getMessage());
+    }
+
+    @Test
     void everyConfigProblemIsNamedTogether() throws Exception {
         ConfigException x = assertThrows(ConfigException.class, () -> TifaSettings.parse(JSON.readTree(
                 "{\"limit\": 0, \"vqa_modle_name\": \"x\", \"question_template\": \"no placeholder\", \"vqa_endpoint\": {\"base_url\": \"ftp://x\", \"max_concurrent\": 0}}"),
@@ -102,8 +117,8 @@ class TifaInputsTest {
         List<String> paths = x.problems().stream().map(ConfigException.Problem::path).toList();
         assertEquals(List.of("metrics[1].config.vqa_modle_name", "metrics[1].config.limit", "metrics[1].config.question_template",
                 "metrics[1].config.vqa_endpoint.max_concurrent", "metrics[1].config.vqa_endpoint.base_url"), paths);
-        ConfigException none = assertThrows(ConfigException.class, () -> TifaSettings.parse(null, "c.json", "metric.config", Optional.empty()));
-        assertTrue(none.getMessage().contains("metric.config.vqa_endpoint: required"), none.getMessage());
+        ConfigException none = assertThrows(ConfigException.class, () -> TifaSettings.parse(null, "c.json", "metric.config", Optional.empty(), k -> Optional.empty()));
+        assertTrue(none.getMessage().contains("metric.config.vqa_endpoint: required") && none.getMessage().contains("EVALLEARN_VQA_BASE_URL"), none.getMessage());
     }
 
     @Test
