@@ -147,6 +147,11 @@ public record TifaSettings(String vqaModelName, Optional<String> device, Optiona
         return new TifaSettings(vqaModel, device, limit, endpoint, options, template, maxNewTokens, cache);
     }
 
+    /** Where answers are cached when a config names no {@code response_cache}: {@code EVALLEARN_HOME/cache/chat}. */
+    public static Path defaultCache(org.evallearn.models.StoreSettings store) {
+        return store.home().resolve("cache").resolve("chat");
+    }
+
     /** The model that answers: the endpoint's. */
     public String answeringModel() {
         return endpoint.model();
