@@ -258,6 +258,24 @@ class TifaMeasureTest {
     }
 
     @Test
+    void theFactoryReadsTheLimitedQuestionsAndAnswersThroughTheConfiguredEndpoint() throws Exception {
+        String config = "{\"limit\": 2, \"question_template\": \"" + TEMPLATE.replace("\n", "\\n") + "\", \"response_cache\": false,"
+                + " \"vqa_endpoint\": {\"base_url\": \"http://127.0.0.1:" + server.getAddress().getPort() + "/v1\", \"model\": \"served-vlm\"}}";
+        TifaSettings settings = TifaSettings.parse(JSON.readTree(config), "c.json", "metric.config", Optional.empty(), k -> Optional.empty());
+        List<String> log = new ArrayList<>();
+        try (TifaMeasure m = TifaMeasure.open(settings, questionFile(), log::add)) {
+            assertEquals(List.of("a red square", "a blue circle"), m.questions().prompts().prompts().stream().map(Prompt::text).toList());
+            List<Map<String, Object>> records = m.measure(List.of(solid(0xff0000), solid(0x0000ff)), m.questions().prompts().prompts());
+            // 2 of 3 on the red square; both right on the blue circle drawn blue.
+            assertEquals(4.0 / 5, Tifa.compute(records, m.config()).value(), 0.0);
+            assertEquals("served-vlm", records.get(1).get("vqa_model"));
+        }
+        assertEquals(1, log.size());
+        assertTrue(log.get(0).contains("2 prompts, 5 questions") && log.get(0).contains("answered by served-vlm"), log.get(0));
+        assertTrue(bodies.stream().allMatch(b -> b.path("model").asText().equals("served-vlm")));
+    }
+
+    @Test
     void theMeasureNameCarriesTheAnsweringModel() throws Exception {
         try (TifaMeasure m = measure(TifaQuestions.read(questionFile(), OptionalInt.of(1)), Optional.empty())) {
             assertTrue(m.name().startsWith("tifa:vqa-test-7b:"), m.name());
