@@ -67,7 +67,7 @@ public final class TifaMeasure implements ImageMeasure {
 
     /** eval-learn's question file as {@code data pull tifa} puts it; not pulled is a {@link org.evallearn.models.StoreException} naming the command. */
     public static Path questionsFile(org.evallearn.models.ArtefactStore store) {
-        return store.require("tifa", Optional.empty()).resolve("tifa_dataset.csv");
+        return store.require("tifa", Optional.empty()).resolve("tifa/tifa_dataset.csv");
     }
 
     public TifaQuestions.Selection questions() {

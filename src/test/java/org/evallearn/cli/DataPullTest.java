@@ -80,7 +80,7 @@ class DataPullTest {
         assertTrue(before.getMessage().contains("run `evallearn data pull tifa`"), before.getMessage());
         Run r = cli("data", "pull", "tifa");
         assertEquals(0, r.exit(), r.err());
-        Path file = dir.resolve("home/data/tifa/tifa_dataset.csv");
+        Path file = dir.resolve("home/data/tifa/tifa/tifa_dataset.csv");
         assertEquals(file, TifaMeasure.questionsFile(ArtefactStore.fromEnvironment(s -> {})));
         assertEquals(TIFA_CSV, Files.readString(file));
         assertEquals(List.of("/datasets/Unlearningltd/datasets/resolve/main/tifa/tifa_dataset.csv"), requests);
@@ -99,11 +99,11 @@ class DataPullTest {
         Run bad = cli("data", "pull", "tifa", "--from", prompts.toString());
         assertEquals(Main.BAD_INPUT, bad.exit(), bad.err());
         assertTrue(bad.err().contains(prompts + ": no 'caption' column"), bad.err());
-        assertTrue(Files.notExists(dir.resolve("home/data/tifa/tifa_dataset.csv")));
+        assertTrue(Files.notExists(dir.resolve("home/data/tifa/tifa/tifa_dataset.csv")));
         Path good = Files.writeString(dir.resolve("tifa.csv"), TIFA_CSV);
         Run ok = cli("data", "pull", "tifa", "--from", good.toString());
         assertEquals(0, ok.exit(), ok.err());
-        assertEquals(TIFA_CSV, Files.readString(dir.resolve("home/data/tifa/tifa_dataset.csv")));
+        assertEquals(TIFA_CSV, Files.readString(dir.resolve("home/data/tifa/tifa/tifa_dataset.csv")));
         assertEquals(List.of(), requests);
     }
 

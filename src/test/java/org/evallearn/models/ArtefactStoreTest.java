@@ -235,7 +235,7 @@ class ArtefactStoreTest {
         Manifest manifest = Manifest.builtin();
         for (String id : List.of("CompVis/stable-diffusion-v1-4", "runwayml/stable-diffusion-v1-5", "openai/clip-vit-large-patch14",
                 "openai/clip-vit-base-patch16", "openai/clip-vit-base-patch32", "openai/clip-vit-large-patch14-336", "nudenet-320n", "nudenet-640m", "q16-prompts",
-                "CompVis/stable-diffusion-safety-checker", "i2p")) {
+                "CompVis/stable-diffusion-safety-checker", "i2p", "tifa")) {
             assertTrue(manifest.find(id).isPresent(), id);
         }
         Artefact sd = manifest.get("CompVis/stable-diffusion-v1-4");
