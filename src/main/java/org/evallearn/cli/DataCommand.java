@@ -35,7 +35,8 @@ final class DataCommand implements Runnable {
         String id;
 
         @Option(names = "--from", description = "use this local copy instead of downloading: the CSV (checked against the manifest's sha256"
-                + " when it has one), or for unsafebench* a folder of the Hub's Parquet shards")
+                + " when it has one; for tifa, checked to be a TIFA question file), for unsafebench* a folder of the Hub's Parquet shards,"
+                + " for coco2017 a Parquet shard or a folder of them")
         Path from;
 
         @Option(names = "--limit", description = "coco2017: how many train rows (default ${DEFAULT-VALUE}, eval-learn's fid limit)")
