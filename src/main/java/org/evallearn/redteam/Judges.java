@@ -56,7 +56,8 @@ import org.evallearn.textcls.TextClassifier;
  *
  * <p>Everything runs in float32 on {@code device} (Llama Guard wherever its server runs). Every
  * artefact is resolved before any model loads, so a missing one fails fast, naming its pull
- * command. Closing frees every judge, the shared encoders and the shared image batch.
+ * command. Closing frees every judge, the shared encoders and the shared image batch. The judges
+ * of one set are called one after another, not concurrently (they share the image batch).
  */
 public final class Judges implements AutoCloseable {
     /** ART's prompt judges; the id is the judge's name in logs and reports. */
@@ -127,6 +128,19 @@ public final class Judges implements AutoCloseable {
                 throw new IllegalArgumentException("llama_guard: the Llama Guard judge is enabled but no endpoint is configured");
             }
             if (chatOptions == null) chatOptions = ChatClient.Options.defaults();
+        }
+
+        /**
+         * The judges a config names by id ({@code td}, {@code q16}, …), in any order; an unknown id is
+         * an IllegalArgumentException listing the known ones.
+         */
+        public static Settings byIds(java.util.Collection<String> prompt, java.util.Collection<String> image, Endpoint llamaGuard,
+                ChatClient.Options chatOptions) {
+            EnumSet<Prompt> p = EnumSet.noneOf(Prompt.class);
+            for (String id : prompt) p.add(Prompt.byId(id));
+            EnumSet<Image> i = EnumSet.noneOf(Image.class);
+            for (String id : image) i.add(Image.byId(id));
+            return new Settings(p, i, llamaGuard, chatOptions);
         }
 
         /**
