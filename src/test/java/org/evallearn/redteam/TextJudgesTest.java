@@ -151,6 +151,16 @@ class TextJudgesTest {
     }
 
     @Test
+    void judgingLeavesNoNativeObjectBehind() throws Exception {
+        List<String> texts = prompts().subList(0, 4);
+        try (Judges judges = Judges.open(textOnly(), new ModelRef.Tiny(), artefacts(), "cpu", line -> {})) {
+            org.evallearn.testing.NativeObjects.assertNoGrowth("judging prompts with every text judge", 4, () -> {
+                for (PromptJudge j : judges.promptJudges()) j.judge(texts);
+            });
+        }
+    }
+
+    @Test
     void realJudgesComeFromTheStoreAndAMissingOneStopsBeforeAnythingLoads() {
         StoreException e = assertThrows(StoreException.class, () -> Judges.open(Judges.Settings.art(null),
                 new ModelRef.Folder(home.resolve("sd")), artefacts(), "cpu", line -> {}));
