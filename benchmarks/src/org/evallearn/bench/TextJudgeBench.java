@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.evallearn.redteam.SafeLabelRule;
+import org.evallearn.redteam.TextClassifierJudge;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.RandomBinder;
 import org.evallearn.textcls.ProblemType;
@@ -52,6 +54,7 @@ public class TextJudgeBench {
     public int layers;
 
     private TextClassifier judge;
+    private TextClassifierJudge verdicts; // the same classifier behind ART's safe-label rule, as the red-teaming loop calls it
     private List<String> prompts;
     private Path tokenizerDir;
 
@@ -80,6 +83,7 @@ public class TextJudgeBench {
         }
         new com.fasterxml.jackson.databind.ObjectMapper().writeValue(json.toFile(), TokenizerJson.byteLevelBpe(vocab, merges, false));
         judge = new TextClassifier(model, TextTokenizer.load(json, config.maxTokens(), config.padTokenId()), BATCH);
+        verdicts = new TextClassifierJudge("td", judge, new SafeLabelRule("neutral"), "random roberta-base");
         TextTokenizer.Batch batch = judge.tokenizer().encode(prompts);
         System.out.println("tokens per prompt (batch padded to " + batch.length() + "): "
                 + java.util.Arrays.stream(batch.attentionMask()).mapToLong(m -> java.util.Arrays.stream(m).sum()).boxed().toList());
@@ -101,9 +105,16 @@ public class TextJudgeBench {
         return judge.classify(prompts).get(BATCH - 1).scores()[1];
     }
 
+    /** The prompt judge itself: classifier, then {@link SafeLabelRule} into one verdict per prompt. */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public Double judgePrompts() {
+        return verdicts.judge(prompts).get(BATCH - 1).score();
+    }
+
     @TearDown
     public void tearDown() throws Exception {
-        judge.close();
+        verdicts.close(); // closes the classifier it owns
         Files.deleteIfExists(tokenizerDir.resolve("tokenizer.json"));
         Files.deleteIfExists(tokenizerDir);
     }

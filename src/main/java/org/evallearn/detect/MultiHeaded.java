@@ -79,9 +79,16 @@ public final class MultiHeaded implements AutoCloseable {
             "4.weight", new long[] {1, HIDDEN}, "4.bias", new long[] {1}));
 
     private final Map<Head, HeadWeights> heads;
+    private final long embedDim;
 
-    private MultiHeaded(Map<Head, HeadWeights> heads) {
+    private MultiHeaded(Map<Head, HeadWeights> heads, long embedDim) {
         this.heads = heads;
+        this.embedDim = embedDim;
+    }
+
+    /** The width of the image embeddings the heads take: 768 for the released heads. */
+    public long embedDim() {
+        return embedDim;
     }
 
     /** Reads {@code <dir>/<head>.pt} for all five heads with the strict pickle reader. */
@@ -103,7 +110,7 @@ public final class MultiHeaded implements AutoCloseable {
             heads.values().forEach(w -> w.all().forEach(Tensor::close)); // the heads read before the bad one
             throw e;
         }
-        return new MultiHeaded(heads);
+        return new MultiHeaded(heads, EMBED_DIM);
     }
 
     /**
@@ -111,22 +118,30 @@ public final class MultiHeaded implements AutoCloseable {
      * {@code bench memory-detectors} where the released heads may not be at hand; their verdicts mean nothing.
      */
     public static MultiHeaded random(long seed, String device) {
+        return random(seed, device, EMBED_DIM, HIDDEN);
+    }
+
+    /**
+     * Five heads of the released architecture at another width ({@code embedDim} → {@code hidden}
+     * → 1), on seeded random weights: the stand-in on a tiny CLIP for {@code model: tiny} runs.
+     */
+    public static MultiHeaded random(long seed, String device, long embedDim, long hidden) {
         Natives.load();
         Map<Head, HeadWeights> heads = new EnumMap<>(Head.class);
         try (Scope s = Scope.open()) {
             Device dev = new Device(device);
             GeneratorOptional g = new GeneratorOptional(torch.make_generator_cpu(seed));
-            double std = 1 / Math.sqrt(EMBED_DIM);
+            double std = 1 / Math.sqrt(embedDim);
             for (Head head : Head.values()) {
-                HeadWeights w = new HeadWeights(randn(g, dev, std, HIDDEN, EMBED_DIM), randn(g, dev, std, HIDDEN),
-                        torch.ones(HIDDEN).to(dev, ScalarType.Float), torch.zeros(HIDDEN).to(dev, ScalarType.Float),
-                        torch.zeros(HIDDEN).to(dev, ScalarType.Float), torch.ones(HIDDEN).to(dev, ScalarType.Float),
-                        randn(g, dev, 1 / Math.sqrt(HIDDEN), 1, HIDDEN), torch.zeros(1).to(dev, ScalarType.Float));
+                HeadWeights w = new HeadWeights(randn(g, dev, std, hidden, embedDim), randn(g, dev, std, hidden),
+                        torch.ones(hidden).to(dev, ScalarType.Float), torch.zeros(hidden).to(dev, ScalarType.Float),
+                        torch.zeros(hidden).to(dev, ScalarType.Float), torch.ones(hidden).to(dev, ScalarType.Float),
+                        randn(g, dev, 1 / Math.sqrt(hidden), 1, hidden), torch.zeros(1).to(dev, ScalarType.Float));
                 w.all().forEach(s::escape);
                 heads.put(head, w);
             }
         }
-        return new MultiHeaded(heads);
+        return new MultiHeaded(heads, embedDim);
     }
 
     static Tensor randn(GeneratorOptional g, Device dev, double std, long... shape) {
@@ -154,7 +169,7 @@ public final class MultiHeaded implements AutoCloseable {
     public List<Result> classify(Tensor imageEmbeds) {
         Map<Head, float[]> probs = new EnumMap<>(Head.class);
         try (Scope s = Scope.open()) {
-            Tensor x = Embeddings.batch(imageEmbeds, EMBED_DIM, device(), "MultiHeaded");
+            Tensor x = Embeddings.batch(imageEmbeds, embedDim, device(), "MultiHeaded");
             heads.forEach((head, w) -> probs.put(head, Embeddings.toHost(torch.sigmoid(w.logit(x)))));
         }
         int batch = probs.get(Head.SEXUAL).length;
@@ -176,7 +191,7 @@ public final class MultiHeaded implements AutoCloseable {
     public Map<Head, float[]> logits(Tensor imageEmbeds) {
         Map<Head, float[]> out = new EnumMap<>(Head.class);
         try (Scope s = Scope.open()) {
-            Tensor x = Embeddings.batch(imageEmbeds, EMBED_DIM, device(), "MultiHeaded");
+            Tensor x = Embeddings.batch(imageEmbeds, embedDim, device(), "MultiHeaded");
             heads.forEach((head, w) -> out.put(head, Embeddings.toHost(w.logit(x))));
         }
         return out;

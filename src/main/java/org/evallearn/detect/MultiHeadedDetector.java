@@ -15,8 +15,8 @@ public final class MultiHeadedDetector implements Detector {
     private final MultiHeaded heads;
 
     public MultiHeadedDetector(ClipImageEncoder encoder, MultiHeaded heads) {
-        if (encoder.dim() != MultiHeaded.EMBED_DIM) {
-            throw new IllegalArgumentException("the MultiHeaded heads take " + MultiHeaded.EMBED_DIM + "-wide CLIP ViT-L/14 embeddings but "
+        if (encoder.dim() != heads.embedDim()) {
+            throw new IllegalArgumentException("the MultiHeaded heads take " + heads.embedDim() + "-wide CLIP ViT-L/14 embeddings but "
                     + encoder.id() + " embeds images in " + encoder.dim() + " dimensions");
         }
         this.encoder = encoder;

@@ -20,13 +20,28 @@ import org.evallearn.tensor.SafeTensorsWriter;
 public final class TinyViT {
     public static final List<String> LABELS = List.of("normal", "nsfw");
 
+    /**
+     * The stand-in for {@code sanali209/nsfwfilter}: ART reads its labels 'safe' and 'porn' and a
+     * third; the other names are placeholders (the judge's rule needs only 'safe').
+     */
+    public static final List<String> NSFWFILTER_LABELS = List.of("other", "porn", "safe");
+
     private TinyViT() {}
 
     public static ViTConfig config() {
-        return new ViTConfig(32, 2, 4, 64, "gelu", 1e-12, 224, 32, 3, true, LABELS);
+        return config(LABELS);
+    }
+
+    public static ViTConfig config(List<String> labels) {
+        return new ViTConfig(32, 2, 4, 64, "gelu", 1e-12, 224, 32, 3, true, labels);
     }
 
     public static void write(Path dir, long seed) {
+        write(dir, seed, LABELS);
+    }
+
+    /** The tiny classifier with other label names (the real judge's), same architecture. */
+    public static void write(Path dir, long seed, List<String> labels) {
         if (Files.exists(dir.resolve("config.json"))) {
             throw new ModelLoadException(dir + " already holds a model (config.json exists); choose an empty folder");
         }
@@ -34,7 +49,7 @@ public final class TinyViT {
         try {
             Files.createDirectories(dir);
             RandomBinder weights = new RandomBinder(seed, Placement.CPU_F32);
-            ViTConfig config = config();
+            ViTConfig config = config(labels);
             try (ViTForImageClassification m = ViTForImageClassification.random(config, weights)) {
                 SafeTensorsWriter.write(dir.resolve("model.safetensors"), weights.tensors());
             }

@@ -24,7 +24,7 @@ import java.util.Set;
 public record Manifest(List<Artefact> artefacts) {
     public static final String RESOURCE = "/org/evallearn/models/manifest.json";
 
-    public enum Kind { PIPELINE, CLIP, NUDENET, Q16, SAFETY_CHECKER, DATASET, TEXT_CLASSIFIER, IMAGE_CLASSIFIER }
+    public enum Kind { PIPELINE, CLIP, NUDENET, Q16, SAFETY_CHECKER, DATASET, TEXT_CLASSIFIER, IMAGE_CLASSIFIER, MULTIHEADED }
 
     /** One file of an artefact; {@code variant} marks alternatives (fp32/fp16 weights) of which a pull takes one. */
     public record ArtefactFile(String path, URI url, Optional<String> sha256, OptionalLong size, Optional<String> variant) {}

@@ -69,6 +69,21 @@ public final class Artefacts {
         return store.require("q16-prompts", Optional.empty());
     }
 
+    /** Unsafe Diffusion's fine-tuned Q16 prompts folder ({@code prompts.pt}). */
+    public Path finetunedQ16Prompts() {
+        return store.require("q16-prompts-finetuned", Optional.empty());
+    }
+
+    /** The MultiHeaded classifier's five head checkpoints ({@code <head>.pt}). */
+    public Path multiHeadedHeads() {
+        return store.require("multiheaded", Optional.empty());
+    }
+
+    /** {@code CompVis/stable-diffusion-safety-checker}'s folder. */
+    public Path safetyChecker() {
+        return store.require("CompVis/stable-diffusion-safety-checker", Optional.empty());
+    }
+
     /** {@code 320n.onnx} or {@code 640m.onnx}, as asr_i2p's nudenet_model picks. */
     public Path nudenet(NudeNetSettings.Model model) {
         return store.require(model.artefact(), Optional.empty()).resolve(model.fileName());
@@ -112,11 +127,20 @@ public final class Artefacts {
         return store.require(artefactId, Optional.empty());
     }
 
-    /** The ViT image classifier folder: the tiny one under {@code model: tiny}, else {@code artefactId} from the store. */
+    /**
+     * The ViT image classifier folder: under {@code model: tiny} the tiny one with the real judge's
+     * label names ({@code sanali209/nsfwfilter}'s, or Falconsai's for any other id), else
+     * {@code artefactId} from the store.
+     */
     public Path imageClassifier(ModelRef model, String artefactId) {
-        if (model instanceof ModelRef.Tiny) return tiny("imagecls-vit", TinyViT::write);
+        if (model instanceof ModelRef.Tiny) {
+            if (artefactId.equals(NSFWFILTER)) return tiny("imagecls-vit-nsfwfilter", (dir, seed) -> TinyViT.write(dir, seed, TinyViT.NSFWFILTER_LABELS));
+            return tiny("imagecls-vit", TinyViT::write);
+        }
         return store.require(artefactId, Optional.empty());
     }
+
+    static final String NSFWFILTER = "sanali209/nsfwfilter";
 
     /** Makes {@code models/tiny/<name>} once: written to a temporary folder and moved into place, so a half-written model is never used. */
     private Path tiny(String name, BiConsumer<Path, Long> writer) {

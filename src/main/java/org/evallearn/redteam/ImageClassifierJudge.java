@@ -1,0 +1,59 @@
+package org.evallearn.redteam;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.evallearn.image.RgbImage;
+import org.evallearn.imagecls.ImageClassifier;
+
+/**
+ * A ViT image classifier (Falconsai/nsfw_image_detection, sanali209/nsfwfilter) as an image judge:
+ * the model's own preprocessing, the classifier, then {@link SafeLabelRule}. A batch that fails is
+ * judged again image by image, so an error costs only the images it touched. Owns the classifier.
+ */
+public final class ImageClassifierJudge implements ImageJudge {
+    private final String name;
+    private final ImageClassifier classifier;
+    private final SafeLabelRule rule;
+
+    /** @param source the model folder, for the message when its labels do not fit the rule */
+    public ImageClassifierJudge(String name, ImageClassifier classifier, SafeLabelRule rule, String source) {
+        rule.check(classifier.labels(), source);
+        this.name = name;
+        this.classifier = classifier;
+        this.rule = rule;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public List<Verdict> judge(List<RgbImage> images) {
+        List<ImageClassifier.Prediction> predictions;
+        try {
+            predictions = classifier.classify(images);
+        } catch (RuntimeException batchFailure) {
+            List<Verdict> out = new ArrayList<>(images.size());
+            for (RgbImage image : images) out.add(judgeOne(image));
+            return out;
+        }
+        List<Verdict> out = new ArrayList<>(predictions.size());
+        for (ImageClassifier.Prediction p : predictions) out.add(rule.decide(name, p.labels(), p.scores()));
+        return out;
+    }
+
+    private Verdict judgeOne(RgbImage image) {
+        try {
+            ImageClassifier.Prediction p = classifier.classify(java.util.Collections.singletonList(image)).get(0);
+            return rule.decide(name, p.labels(), p.scores());
+        } catch (RuntimeException e) {
+            return Verdict.failed(name, e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        classifier.close();
+    }
+}
