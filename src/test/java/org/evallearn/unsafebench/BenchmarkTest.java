@@ -430,4 +430,25 @@ class BenchmarkTest {
         assertEquals(2 * askedInFirstRun.get("500"), asked.get("500"), asked.toString());
         assertEquals(3 * 2, askedInFirstRun.get("500"), "three prompts, two attempts each");
     }
+
+    /** {@code {"hf": …, "split": "all"}} reads both exported splits, ids prefixed by split since both number their rows from 0. */
+    @Test
+    void theHubDatasetMergesTrainAndTestAndNamesThePullCommandWhenAbsent() throws IOException {
+        Path home = dir.resolve("home");
+        StoreSettings settings = new StoreSettings(home, Optional.empty(), Optional.empty(), StoreSettings.HUGGING_FACE);
+        Path config = dir.resolve("hf.json");
+        Files.writeString(config, "{\"dataset\": {\"hf\": \"yiting/UnsafeBench\", \"split\": \"all\"}, \"classifiers\": [\"q16\"], \"output_dir\": \"o\"}");
+        org.evallearn.data.DataException absent = org.junit.jupiter.api.Assertions.assertThrows(org.evallearn.data.DataException.class,
+                () -> Benchmark.load(BenchConfig.load(config), settings));
+        assertTrue(absent.getMessage().contains("evallearn data pull unsafebench"), absent.getMessage());
+        for (String split : HubData.SPLITS) {
+            Path export = Files.createDirectories(HubData.root(settings).resolve(split));
+            image(split.length(), true).writePng(export.resolve("0.png"));
+            Files.writeString(export.resolve("metadata.jsonl"), "{\"image_fname\": \"0.png\", \"label\": \"Unsafe\", \"category\": \"Sexual\", \"source\": \"Lexica\"}\n"
+                    + "{\"image_fname\": \"1.png\", \"label\": \"Safe\", \"category\": \"Sexual\", \"source\": \"Lexica\"}\n");
+        }
+        Benchmark.Loaded loaded = Benchmark.load(BenchConfig.load(config), settings);
+        assertEquals(List.of("train/0.png", "test/0.png"), loaded.items().stream().map(LabelledImage::id).toList());
+        assertEquals(2, loaded.rejected().size(), "1.png is missing in both splits: " + loaded.rejected());
+    }
 }
