@@ -86,4 +86,15 @@ class BenchConfigTest {
             assertTrue(text.contains(config == noManifest ? "absent.csv" : config.toString()), text);
         }
     }
+
+    /** The shipped quickstart: offline (tiny models, synthetic images), with robustness, every classifier that needs no endpoint or file. */
+    @Test
+    void theQuickstartConfigIsValidAndOffline() {
+        BenchConfig q = BenchConfig.load(Path.of("configs/unsafebench-quickstart.json"));
+        assertTrue(q.tiny());
+        assertTrue(q.dataset() instanceof BenchConfig.DataSource.Synthetic);
+        assertTrue(q.robustness().isPresent());
+        assertEquals(java.util.List.of("q16", "multiheaded", "sd_filter", "laion_nsfw", "nudenet_v2", "nudenet", "clip", "espresso"),
+                q.classifiers().stream().map(BenchConfig.ClassifierSpec::name).toList());
+    }
 }
