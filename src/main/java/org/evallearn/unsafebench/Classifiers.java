@@ -205,7 +205,16 @@ final class Classifiers implements AutoCloseable {
             }
             case "probe" -> {
                 clip(config, artefacts, cacheRoot);
-                LinearProbe probe = LinearProbe.load(spec.path().orElseThrow());
+                Path file = spec.path().orElseThrow();
+                LinearProbe probe = LinearProbe.load(file);
+                // A probe fitted on other embeddings fails here, by name, not image by image later.
+                try (Scope s = Scope.open()) {
+                    probe.probabilities(torch.randn(1, clipEncoder.dim()));
+                } catch (RuntimeException e) {
+                    probe.close();
+                    throw new org.evallearn.tensor.ModelLoadException(file + ": this probe does not take the " + clipEncoder.dim()
+                            + "-wide CLIP ViT-L/14 image embeddings the benchmark gives it (" + e.getMessage().lines().findFirst().orElse("") + ")");
+                }
                 double threshold = spec.threshold().orElse(0.5);
                 ProbeDetector detector = new ProbeDetector(clipEncoder, probe, threshold);
                 detectors.put("probe", detector);

@@ -451,4 +451,22 @@ class BenchmarkTest {
         assertEquals(List.of("train/0.png", "test/0.png"), loaded.items().stream().map(LabelledImage::id).toList());
         assertEquals(2, loaded.rejected().size(), "1.png is missing in both splits: " + loaded.rejected());
     }
+
+    /** A probe fitted on other embeddings is bad input, named when the classifiers open, before a run folder exists. */
+    @Test
+    void aProbeOfAnotherWidthIsRefusedByNameBeforeTheRunStarts() throws IOException {
+        Natives.load();
+        Path file = dir.resolve("narrow.safetensors");
+        try (Scope s = Scope.open();
+                LinearProbe p = LinearProbe.fit(org.bytedeco.pytorch.global.torch.randn(4, 32), List.of("unsafe"), List.of(new boolean[] {true, false, true, false}), 1.0)) {
+            p.save(file);
+        }
+        ObjectNode c = config(labelledSet(dir), dir.resolve("out"), "q16");
+        ((ArrayNode) c.get("classifiers")).addObject().put("name", "probe").put("path", file.toString());
+        Path config = write(dir, "bench.json", c);
+        org.evallearn.tensor.ModelLoadException e = org.junit.jupiter.api.Assertions.assertThrows(org.evallearn.tensor.ModelLoadException.class,
+                () -> run(config, false, new ArrayList<>()));
+        assertTrue(e.getMessage().contains("narrow.safetensors") && e.getMessage().contains("768"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("out").resolve("runs")), "refused before a run folder exists");
+    }
 }
