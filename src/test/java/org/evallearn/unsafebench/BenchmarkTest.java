@@ -469,4 +469,36 @@ class BenchmarkTest {
         assertTrue(e.getMessage().contains("narrow.safetensors") && e.getMessage().contains("768"), e.getMessage());
         assertFalse(Files.exists(dir.resolve("out").resolve("runs")), "refused before a run folder exists");
     }
+
+    /**
+     * A real crash: {@code evallearn unsafebench} in a JVM of its own, halted as SIGKILL would halt it
+     * right after its first batch of predictions is forced to disk ({@code run.CrashPoint}); the
+     * resumed run's records and report equal those of a run never interrupted.
+     */
+    @Test
+    void aRunKilledAfterItsFirstBatchResumesToTheUninterruptedResult() throws Exception {
+        Path manifest = labelledSet(dir);
+        ObjectNode c = config(manifest, dir.resolve("killed"), "q16", "nudenet_v2");
+        c.put("batch_size", 3);
+        Path killedConfig = write(dir, "killed.json", c);
+        List<String> command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:-UsePerfData",
+                "-cp", System.getProperty("java.class.path"), "-Devallearn.home=" + dir.resolve("home"), "-Devallearn.crash-at=records-forced:1",
+                org.evallearn.cli.Main.class.getName(), "unsafebench", killedConfig.toString());
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
+        assertTrue(p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES), "the child run did not stop");
+        String childLog = Files.readString(dir.resolve("child.log"));
+        assertEquals(137, p.exitValue(), childLog);
+        assertFalse(Files.exists(dir.resolve("killed").resolve(BenchReport.JSON)), "no report from a killed run");
+
+        List<String> log = new ArrayList<>();
+        Benchmark.Outcome resumed = run(killedConfig, true, log);
+        assertTrue(log.stream().anyMatch(l -> l.contains("3 of 11 images already judged")), log.toString());
+        c.put("output_dir", dir.resolve("whole").toString());
+        Benchmark.Outcome whole = run(write(dir, "whole.json", c), false, new ArrayList<>());
+        assertEquals(Files.readString(whole.runFolder().resolve(Benchmark.PREDICTIONS)), Files.readString(resumed.runFolder().resolve(Benchmark.PREDICTIONS)));
+        JsonNode a = report(dir.resolve("killed")), b = report(dir.resolve("whole"));
+        for (String field : List.of("seed", "effectiveness", "rejected", "failures", "classifiers", "dataset")) {
+            assertEquals(b.get(field), a.get(field), field);
+        }
+    }
 }
