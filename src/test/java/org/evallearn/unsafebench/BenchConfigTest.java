@@ -66,6 +66,17 @@ class BenchConfigTest {
     }
 
     @Test
+    void noiseDrawingAttacksOnCudaAreRefusedBeforeTheRun() throws IOException {
+        Path f = file("cuda.json", "{\"dataset\": {\"synthetic\": 2}, \"classifiers\": [\"q16\"], \"output_dir\": \"o\", \"device\": \"cuda:0\","
+                + " \"robustness\": {\"attacks\": [\"fgsm\", \"pgd\"]}}");
+        ConfigException e = assertThrows(ConfigException.class, () -> BenchConfig.load(f));
+        assertTrue(e.getMessage().contains("robustness.attacks: gn and pgd draw their noise with a CPU generator"), e.getMessage());
+        Path ok = file("cuda-fgsm.json", "{\"dataset\": {\"synthetic\": 2}, \"classifiers\": [\"q16\"], \"output_dir\": \"o\", \"device\": \"cuda\","
+                + " \"robustness\": {\"attacks\": [\"fgsm\", \"deepfool\"]}}");
+        assertEquals("cuda", BenchConfig.load(ok).device());
+    }
+
+    @Test
     void theCliExitsTwoOnABadConfigAndOnAnUnreadableManifest() throws IOException {
         Path bad = file("bad.json", "{\"dataset\": {\"synthetic\": 2}, \"classifiers\": [\"q16\"], \"output_dir\": \"o\", \"vlm\": 3}");
         Path noManifest = file("nomanifest.json", "{\"dataset\": {\"manifest\": \"" + dir.resolve("absent.csv") + "\"}, \"classifiers\": [\"q16\"],"
