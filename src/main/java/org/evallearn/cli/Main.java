@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
 @Command(name = "evallearn", mixinStandardHelpOptions = true, version = "evallearn 0.1.0",
         description = "Measure how safe text-to-image models are.",
         subcommands = {RunCommand.class, EspressoCommand.class, GenerateCommand.class, ModelsCommand.class, DataCommand.class, CheckGoldenCommand.class,
-                BenchCommand.class, LeaderboardCommand.class, DoctorCommand.class})
+                BenchCommand.class, LeaderboardCommand.class, DoctorCommand.class, UnsafeBenchCommand.class})
 public final class Main implements Runnable {
     public static final int BAD_INPUT = 2;
 

@@ -25,19 +25,29 @@ public final class TinyClip {
     private TinyClip() {}
 
     public static ClipConfig config(int vocabSize) {
-        ClipTextConfig text = new ClipTextConfig(vocabSize, 32, 64, PROJECTION_DIM, 2, 4, 77, "quick_gelu", 1e-5, vocabSize - 1);
-        ClipVisionConfig vision = new ClipVisionConfig(32, 64, PROJECTION_DIM, 2, 4, 3, ClipPreprocess.SIZE, 32, "quick_gelu", 1e-5);
-        return new ClipConfig(text, vision, PROJECTION_DIM, ClipConfig.DEFAULT_LOGIT_SCALE_INIT);
+        return config(vocabSize, PROJECTION_DIM);
+    }
+
+    /** The same towers with another projection width (768 for heads trained on ViT-L/14 embeddings). */
+    public static ClipConfig config(int vocabSize, int projectionDim) {
+        ClipTextConfig text = new ClipTextConfig(vocabSize, 32, 64, projectionDim, 2, 4, 77, "quick_gelu", 1e-5, vocabSize - 1);
+        ClipVisionConfig vision = new ClipVisionConfig(32, 64, projectionDim, 2, 4, 3, ClipPreprocess.SIZE, 32, "quick_gelu", 1e-5);
+        return new ClipConfig(text, vision, projectionDim, ClipConfig.DEFAULT_LOGIT_SCALE_INIT);
     }
 
     /** Writes the folder; refuses one that already holds a model. */
     public static void write(Path dir, long seed) {
+        write(dir, seed, PROJECTION_DIM);
+    }
+
+    /** Writes the folder with image and text embeddings {@code projectionDim} wide. */
+    public static void write(Path dir, long seed, int projectionDim) {
         if (Files.exists(dir.resolve("config.json"))) {
             throw new ModelLoadException(dir + " already holds a model (config.json exists); choose an empty folder");
         }
         try {
             Files.createDirectories(dir);
-            ClipConfig config = config(TinyVocabulary.write(dir));
+            ClipConfig config = config(TinyVocabulary.write(dir), projectionDim);
             RandomBinder weights = new RandomBinder(seed, Placement.CPU_F32);
             ObjectNode json;
             try (ClipModel model = ClipModel.random(config, weights)) {

@@ -30,6 +30,11 @@ public final class ClipImageEncoder implements AutoCloseable {
         return id;
     }
 
+    /** Where the tower runs ({@code cpu}, {@code cuda:0}); its embeddings are there. */
+    public String device() {
+        return placement.device();
+    }
+
     public long dim() {
         return model.config().projectionDim();
     }

@@ -39,6 +39,22 @@ public final class ImageBatch implements AutoCloseable {
         });
     }
 
+    /**
+     * Hands the batch embeddings computed elsewhere for {@code encoder} (an on-disk cache of them),
+     * so detectors on that encoder read these instead of running its pass; the batch owns and
+     * closes them. Refused when the batch already holds embeddings from that encoder.
+     *
+     * @param embeds (B, dim) float32, one row per image in batch order
+     */
+    public void provide(ClipImageEncoder encoder, Tensor embeds) {
+        if (embeds.dim() != 2 || embeds.size(0) != images.size() || embeds.size(1) != encoder.dim()) {
+            throw new IllegalArgumentException("embeddings of shape " + java.util.Arrays.toString(embeds.shape()) + " for " + images.size()
+                    + " images and " + encoder.id() + " (" + encoder.dim() + " dimensions)");
+        }
+        if (embeddings.containsKey(encoder)) throw new IllegalStateException("the batch already holds embeddings from " + encoder.id());
+        embeddings.put(encoder, embeds);
+    }
+
     /** How many embedding passes this batch has run (tests check the sharing). */
     public int embeddingPasses() {
         return embeddings.size();

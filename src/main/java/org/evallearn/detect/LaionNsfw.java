@@ -193,6 +193,14 @@ public final class LaionNsfw implements AutoCloseable {
         }
     }
 
+    /**
+     * (B, 1) logits as tensors of the caller's scope, recording autograd history when the
+     * embeddings do: what a gradient attack on this head differentiates.
+     */
+    public Tensor logitTensor(Tensor imageEmbeds) {
+        return logit(imageEmbeds);
+    }
+
     private Tensor logit(Tensor imageEmbeds) {
         Tensor x = Embeddings.l2Normalise(Embeddings.batch(imageEmbeds, variant.embedDim, mean.device(), "LAION NSFW " + variant));
         x = x.sub(mean).div(std);

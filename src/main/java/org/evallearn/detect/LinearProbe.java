@@ -104,6 +104,12 @@ public final class LinearProbe implements AutoCloseable {
         }
     }
 
+    /** w·x̂ + b of each embedding, (N, classes), in the caller's scope; differentiable (robustness attacks on a probe). */
+    public Tensor logits(Tensor embeddings) {
+        Tensor x = Embeddings.l2Normalise(embeddings.to(weight.device(), ScalarType.Float));
+        return x.matmul(weight.t()).add(bias);
+    }
+
     public void save(Path file) {
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put("kind", "linear_probe");

@@ -187,6 +187,17 @@ public final class MultiHeaded implements AutoCloseable {
         return out;
     }
 
+    /**
+     * (B, 5) head logits in {@link Head} order, tensors of the caller's scope that record autograd
+     * history when the embeddings do: what a gradient attack on the heads differentiates.
+     */
+    public Tensor headLogits(Tensor imageEmbeds) {
+        Tensor x = Embeddings.batch(imageEmbeds, EMBED_DIM, device(), "MultiHeaded");
+        Tensor[] columns = new Tensor[Head.values().length];
+        for (Head head : Head.values()) columns[head.ordinal()] = heads.get(head).logit(x);
+        return torch.cat(new org.bytedeco.pytorch.TensorVector(columns), 1);
+    }
+
     /** Each head's logit (before the sigmoid), (B) per head; for checking against references. */
     public Map<Head, float[]> logits(Tensor imageEmbeds) {
         Map<Head, float[]> out = new EnumMap<>(Head.class);

@@ -20,6 +20,11 @@ public final class SafetyCheckerDetector implements Detector {
         this.encoder = checker.encoder(id);
     }
 
+    /** The checker's own vision tower as batches key it, for embeddings computed (or cached) outside the batch. */
+    public ClipImageEncoder encoder() {
+        return encoder;
+    }
+
     @Override
     public String name() {
         return "safety_checker";

@@ -51,6 +51,34 @@ public final class TinyOnnx {
     }
 
     /**
+     * A stand-in of NudeNet 2's image classifier ({@code classifier_model.onnx}): {@code input_1}
+     * float32 [N, S, S, 3] (NHWC, RGB in [0, 1]) → {@code dense_1} float32 [N, 2], the softmax of
+     * {@code bias + weight · ReduceMean(images)}; column 0 is "unsafe", 1 "safe", as NudeNet's
+     * {@code categories=["unsafe", "safe"]} names them.
+     *
+     * @param weight, bias [2]: how the two logits move with the mean pixel value
+     */
+    public static byte[] classifierLike(int size, float[] weight, float[] bias) {
+        if (weight.length != 2 || bias.length != 2) throw new IllegalArgumentException("a two-class stand-in takes 2 weights and 2 biases");
+        Proto graph = new Proto()
+                .message(1, node("ReduceMean", new String[] {"input_1"}, "mean",
+                        new Proto().string(1, "axes").ints(8, 1, 2, 3).varint(20, ATTR_INTS),
+                        new Proto().string(1, "keepdims").varint(3, 1).varint(20, ATTR_INT)))
+                .message(1, node("Reshape", new String[] {"mean", "mean_shape"}, "m"))
+                .message(1, node("Mul", new String[] {"m", "weight"}, "scaled"))
+                .message(1, node("Add", new String[] {"bias", "scaled"}, "logits"))
+                .message(1, node("Softmax", new String[] {"logits"}, "dense_1", new Proto().string(1, "axis").varint(3, 1).varint(20, ATTR_INT)))
+                .string(2, "nudenet_classifier_like")
+                .message(5, longTensor("mean_shape", -1, 1))
+                .message(5, floatTensor("weight", weight, 1, 2))
+                .message(5, floatTensor("bias", bias, 1, 2))
+                .message(11, valueInfo("input_1", "N", size, size, 3))
+                .message(12, valueInfo("dense_1", "N", 2));
+        return new Proto().varint(1, 8).string(2, "evallearn-test").message(7, graph)
+                .message(8, new Proto().string(1, "").varint(2, 13)).bytes();
+    }
+
+    /**
      * A stand-in of NudeNet's network cost for benchmarks (its weights cannot be fetched here): a
      * YOLO-shaped stack of 3×3 SiLU convolutions, stride 2 down to S/32, a 3×3 + 1×1 head at each
      * of strides 8, 16 and 32, flattened and concatenated to NudeNet's {@code output0}

@@ -142,8 +142,11 @@ public final class Artefacts {
 
     static final String NSFWFILTER = "sanali209/nsfwfilter";
 
-    /** Makes {@code models/tiny/<name>} once: written to a temporary folder and moved into place, so a half-written model is never used. */
-    private Path tiny(String name, BiConsumer<Path, Long> writer) {
+    /**
+     * Makes {@code models/tiny/<name>} once: written to a temporary folder and moved into place, so a half-written model is never used.
+     * Commands with tiny models of their own ({@code unsafebench}) make them here too, with seed {@value #TINY_SEED}.
+     */
+    public Path tiny(String name, BiConsumer<Path, Long> writer) {
         Path dir = settings.home().resolve("models").resolve("tiny").resolve(name);
         if (Files.isDirectory(dir)) return dir;
         try {
