@@ -27,7 +27,7 @@ public record GaussianNoise() implements Attack {
     @Override
     public Tensor perturb(DifferentiableClassifier model, Tensor x0, Tensor labels, Bounds bounds, double epsilon, Generator rng) {
         try (Scope s = Scope.open()) {
-            Tensor p = x0.clone().normal_(0, 1, new GeneratorOptional(rng));
+            Tensor p = Gradients.onHost(x0).normal_(0, 1, new GeneratorOptional(rng)).to(x0.device(), x0.scalar_type());
             long[] perInput = Gradients.perInputDims(x0);
             Tensor norms = torch.linalg_vector_norm(p, new Scalar(2.0), perInput, true, new ScalarTypeOptional());
             Tensor noisy = x0.add(p.div(norms).mul(new Scalar(epsilon)));

@@ -44,6 +44,15 @@ public final class Gradients {
     }
 
     /** The dimensions of one input, 1 … rank−1: what per-input norms, sums and means reduce over. */
+    /**
+     * A host copy of {@code x} to draw an attack's noise into with the run's CPU generator: the same
+     * seed gives the same noise on the CPU and on CUDA (whose tensors a CPU generator cannot fill),
+     * and the caller moves it back to {@code x}'s device.
+     */
+    static Tensor onHost(Tensor x) {
+        return x.cpu().clone();
+    }
+
     static long[] perInputDims(Tensor x) {
         long[] dims = new long[(int) x.dim() - 1];
         for (int d = 1; d < x.dim(); d++) dims[d - 1] = d;

@@ -42,7 +42,8 @@ public record LinfGradientDescent(String name, int steps, double relStepsize, bo
             Tensor x = s.handUp(x0.clone());
             if (randomStart) {
                 try (Scope start = Scope.open()) {
-                    x.copy_(clip(x0.add(x0.clone().uniform_(-epsilon, epsilon, new GeneratorOptional(rng))), bounds.lower(), bounds.upper()));
+                    x.copy_(clip(x0.add(Gradients.onHost(x0).uniform_(-epsilon, epsilon, new GeneratorOptional(rng)).to(x0.device(), x0.scalar_type())),
+                            bounds.lower(), bounds.upper()));
                 }
             }
             Scalar step = new Scalar(relStepsize * epsilon);

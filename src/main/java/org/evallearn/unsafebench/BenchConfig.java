@@ -179,11 +179,6 @@ public record BenchConfig(Path source, byte[] bytes, DataSource dataset, List<Cl
                 if (!d.isTextual() || !d.asText().matches("cpu|cuda(:\\d+)?")) add("device", show(d) + " is not cpu, cuda or cuda:N");
                 else device = d.asText();
             }
-            if (device.startsWith("cuda") && robustness.isPresent() && robustness.get().attacks().stream().anyMatch(a -> a.equals("gn") || a.equals("pgd"))) {
-                // Known before hours of effectiveness run: libtorch refuses a CPU generator for CUDA tensors.
-                add("robustness.attacks", "gn and pgd draw their noise with a CPU generator (org.evallearn.attack), which libtorch refuses for"
-                        + " CUDA tensors; run the robustness part with \"device\": \"cpu\", or keep only fgsm and deepfool on " + device);
-            }
             if (!problems.isEmpty()) throw new ConfigException(file.toString(), problems);
             return new BenchConfig(file, bytes, dataset, classifiers, vlm, robustness, outputDir, tiny, seed, batchSize, device);
         }
