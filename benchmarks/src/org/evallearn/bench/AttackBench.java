@@ -60,14 +60,16 @@ public class AttackBench {
         ClipTextConfig text = new ClipTextConfig(50, 32, 64, 768, 1, 4, 77, "quick_gelu", 1e-5, 49); // unused by the attack
         clip = ClipModel.random(new ClipConfig(text, DetectorBench.VIT_L_14, 768, ClipConfig.DEFAULT_LOGIT_SCALE_INIT),
                 new RandomBinder(0, Placement.CPU_F32));
-        prompts = Noise.randn(Noise.generator(1), 2, 768);
-        model = ClipHeadClassifier.zeroShot(clip, prompts, 100.0);
-        java.util.Random rnd = new java.util.Random(0);
-        byte[] rgb = new byte[512 * 512 * 3];
-        rnd.nextBytes(rgb);
-        x0 = ClipPreprocess.pixelValues(List.of(new RgbImage(512, 512, rgb)), 224, "cpu");
-        try (NoGradGuard noGrad = new NoGradGuard()) {
-            labels = model.logits(x0).argmax(new LongOptional(1), false);
+        try (org.evallearn.tensor.Scope s = org.evallearn.tensor.Scope.open()) {
+            prompts = s.escape(Noise.randn(Noise.generator(1), 2, 768));
+            model = ClipHeadClassifier.zeroShot(clip, prompts, 100.0);
+            java.util.Random rnd = new java.util.Random(0);
+            byte[] rgb = new byte[512 * 512 * 3];
+            rnd.nextBytes(rgb);
+            x0 = s.escape(ClipPreprocess.pixelValues(List.of(new RgbImage(512, 512, rgb)), 224, "cpu"));
+            try (NoGradGuard noGrad = new NoGradGuard()) {
+                labels = s.escape(model.logits(x0).argmax(new LongOptional(1), false));
+            }
         }
     }
 
