@@ -39,7 +39,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * libtorch autograd. Each measurement is one whole attack (single shot): PGD at 100 steps is
  * minutes on a small CPU.
  *
- * <p>{@code mvn -Pbench test-compile exec:exec -Djmh.include=AttackBench} ({@code -Djmh.include='AttackBench -p steps=10'} for a shorter PGD)
+ * <p>{@code mvn -Pbench test-compile exec:exec -Djmh.include=AttackBench}; a shorter PGD with JMH's own
+ * options: {@code java -cp target/test-classes:target/classes:<test classpath> org.openjdk.jmh.Main AttackBench.pgd -p steps=10 -wi 0 -i 1}
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
