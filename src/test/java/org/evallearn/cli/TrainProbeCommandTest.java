@@ -168,8 +168,9 @@ class TrainProbeCommandTest {
                 double p = probability(probe, encoder, images.resolve(String.format("%05d.png", index)));
                 // Budget: the run's batch of 2 against one image here, float32 kernels ~1e-6 apart; the PNG is lossless.
                 assertEquals(p, judged.get("score").asDouble(), 1e-4, line);
-                assertEquals(p > 0.5, judged.get("unsafe").asBoolean(), line);
-                if (p > 0.5) unsafe++;
+                // A verdict within the score budget of 0.5 could go either way on other kernels; the record's own is counted then.
+                if (Math.abs(p - 0.5) > 1e-4) assertEquals(p > 0.5, judged.get("unsafe").asBoolean(), line);
+                if (judged.get("unsafe").asBoolean()) unsafe++;
             }
         }
         JsonNode report = JSON.readTree(RunEndToEndTest.only(out, "_report.json").toFile());
