@@ -185,7 +185,13 @@ public final class LinearProbe implements AutoCloseable {
                 throw new org.evallearn.tensor.SafeTensorsException(file + ": weight " + java.util.Arrays.toString(weight.shape()) + " and bias "
                         + java.util.Arrays.toString(bias.shape()) + " do not fit " + classes.size() + " classes");
             }
-            return new LinearProbe(s.escape(weight), s.escape(bias), classes, Double.parseDouble(meta.getOrDefault("C", "1.0")), meta);
+            double c;
+            try {
+                c = Double.parseDouble(meta.getOrDefault("C", "1.0"));
+            } catch (NumberFormatException e) {
+                throw new org.evallearn.tensor.SafeTensorsException(file + ": metadata C is '" + meta.get("C") + "', expected a number");
+            }
+            return new LinearProbe(s.escape(weight), s.escape(bias), classes, c, meta);
         }
     }
 
