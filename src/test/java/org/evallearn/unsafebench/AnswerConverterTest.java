@@ -114,9 +114,13 @@ class AnswerConverterTest {
         return out;
     }
 
-    /** A copy of the tiny converter whose head always picks class {@code k}: zero weights, a bias only at k. */
     private Path forcedTo(int k) throws Exception {
-        Path tiny = artefacts().textClassifier(new ModelRef.Tiny(), AnswerConverter.ARTEFACT);
+        return forcedTo(artefacts(), home, k);
+    }
+
+    /** A copy of the tiny converter whose head always picks class {@code k}: zero weights, a bias only at k. */
+    static Path forcedTo(Artefacts artefacts, Path home, int k) throws Exception {
+        Path tiny = artefacts.textClassifier(new ModelRef.Tiny(), AnswerConverter.ARTEFACT);
         Path dir = home.resolve("forced-" + k);
         Files.createDirectories(dir);
         for (String f : List.of("config.json", "vocab.json", "merges.txt")) Files.copy(tiny.resolve(f), dir.resolve(f));
