@@ -98,6 +98,15 @@ public class ImagePreprocessBench {
         }
     }
 
+    /** What a benchmark does per image before the CLIP tower: the PNG decoded, then CLIP-preprocessed. */
+    @Benchmark
+    public long decodeAndClipPreprocess() {
+        try (org.evallearn.tensor.Scope s = org.evallearn.tensor.Scope.open();
+                Tensor t = ClipPreprocess.pixelValues(List.of(ImageDecoder.decode(png, "bench.png")), ClipPreprocess.SIZE, "cpu")) {
+            return t.numel();
+        }
+    }
+
     @Benchmark
     public byte[] nudeNetLetterbox320() {
         return SquareResize.apply(image, 320);

@@ -26,10 +26,12 @@ import org.evallearn.detect.ImageBatch;
 import org.evallearn.detect.Judgement;
 import org.evallearn.detect.LaionNsfw;
 import org.evallearn.detect.LaionNsfwDetector;
+import org.evallearn.detect.LinearProbe;
 import org.evallearn.detect.MultiHeaded;
 import org.evallearn.detect.MultiHeadedDetector;
 import org.evallearn.detect.NudeNetDetector;
 import org.evallearn.detect.NudeNetOptions;
+import org.evallearn.detect.ProbeDetector;
 import org.evallearn.detect.Q16;
 import org.evallearn.detect.Q16Detector;
 import org.evallearn.detect.SafetyChecker;
@@ -46,7 +48,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code bench memory-detectors}: every detector we have (CLIP concept, Q16, MultiHeaded, LAION
- * NSFW, the SD safety checker, NudeNet) judging the same stream of images, resident memory sampled
+ * NSFW, a trained probe, the SD safety checker, NudeNet) judging the same stream of images, resident memory sampled
  * as it goes. Everything is made here on seeded random weights: tiny CLIP towers (one projecting to
  * 32 dimensions for CLIP and Q16, one to ViT-L/14's 768 for the heads), the heads at their real
  * shapes, and for NudeNet a YOLO-shaped ONNX model of NudeNet 320n's input, output and cost
@@ -125,7 +127,7 @@ final class DetectorMemoryBench implements Callable<Integer> {
         return 0;
     }
 
-    /** The six detectors, each registered in {@code owned} (detectors first, then the encoders they share) as soon as it exists. */
+    /** The seven detectors, each registered in {@code owned} (detectors first, then the encoders they share) as soon as it exists. */
     private static Map<String, Detector> build(Placement placement, Path onnx, List<AutoCloseable> owned) {
         Map<String, Detector> out = new LinkedHashMap<>();
         ClipImageEncoder clip32 = new ClipImageEncoder("tiny-clip-32",
@@ -144,6 +146,7 @@ final class DetectorMemoryBench implements Callable<Integer> {
             }
             out.put("multiheaded", new MultiHeadedDetector(clip768, MultiHeaded.random(5, placement.device())));
             out.put("laion_nsfw", new LaionNsfwDetector(clip768, LaionNsfw.random(LaionNsfw.Variant.VIT_L_14, 6, placement.device())));
+            out.put("probe", new ProbeDetector(clip768, randomProbe(8, placement)));
             out.put("safety_checker", new SafetyCheckerDetector(SafetyChecker.random(tinyVision(768), new RandomBinder(7, placement)),
                     "tiny-safety-checker"));
             out.put("nudenet", NudeNetDetector.open(onnx, NudeNetOptions.DEFAULT.withInputSize(320)));
@@ -151,6 +154,24 @@ final class DetectorMemoryBench implements Callable<Integer> {
         } finally {
             owned.addAll(out.values());
             owned.addAll(encoders);
+        }
+    }
+
+    /** A probe per UnsafeBench category (eleven heads), fitted to random labels of random 768-wide embeddings: the cost of a trained one. */
+    private static LinearProbe randomProbe(long seed, Placement placement) {
+        int n = 128, classes = 11;
+        SplittableRandom random = new SplittableRandom(seed);
+        List<String> names = new ArrayList<>();
+        List<boolean[]> labels = new ArrayList<>();
+        for (int c = 0; c < classes; c++) {
+            boolean[] y = new boolean[n];
+            for (int i = 0; i < n; i++) y[i] = random.nextInt(classes) == c;
+            y[c] = true; // every class has a positive
+            names.add("category" + c);
+            labels.add(y);
+        }
+        try (Scope s = Scope.open()) {
+            return LinearProbe.fit(randomEmbeddings(seed, n, 768, placement), names, labels, 1.0);
         }
     }
 

@@ -15,9 +15,11 @@ import picocli.CommandLine.Parameters;
 @Command(name = "unsafebench", mixinStandardHelpOptions = true,
         description = "Benchmark image-safety classifiers on a labelled image set (UnsafeBench, its external sets, your own manifest):"
                 + " F1 per category and source, robustness under attack, VLM judges. Writes unsafebench_report.{json,md,csv,html}"
-                + " and predictions.jsonl to output_dir.")
+                + " and predictions.jsonl to output_dir.",
+        subcommands = TrainProbeCommand.class)
 final class UnsafeBenchCommand implements Callable<Integer> {
-    @Parameters(index = "0", description = "unsafebench config (JSON or YAML)")
+    // Optional to picocli only so that `unsafebench train-probe …` parses; the benchmark itself requires it.
+    @Parameters(index = "0", arity = "0..1", description = "unsafebench config (JSON or YAML)")
     Path config;
 
     @Option(names = "--resume", description = "continue the newest unfinished run of this config after its last complete batch")
@@ -25,6 +27,7 @@ final class UnsafeBenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (config == null) throw new BadInputException("unsafebench: missing CONFIG (an unsafebench config, JSON or YAML), or a subcommand: train-probe");
         BenchConfig bench = BenchConfig.load(config);
         StoreSettings settings = StoreSettings.fromEnvironment();
         ArtefactStore store = new ArtefactStore(Manifest.builtin(), settings, System.err::println);

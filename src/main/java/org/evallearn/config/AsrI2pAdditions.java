@@ -35,6 +35,29 @@ final class AsrI2pAdditions {
         return null;
     }
 
+    /**
+     * {@code probe_path}: required by detector probe, refused with the others; a {@code .safetensors}
+     * file that exists (its contents are checked when the detector is built). Relative paths
+     * resolve from the working directory, as the config's other paths.
+     */
+    static java.util.Optional<java.nio.file.Path> probe(AsrI2pFile f, Detector detector, String at, Problems problems) {
+        if (detector != Detector.PROBE) {
+            if (f.probePath() != null && detector != null) problems.add(at + ".probe_path", "applies to detector probe only; this metric's detector is " + detector.id());
+            return java.util.Optional.empty();
+        }
+        if (f.probePath() == null) {
+            problems.add(at + ".probe_path", "missing; detector probe needs the .safetensors file `unsafebench train-probe` wrote");
+            return java.util.Optional.empty();
+        }
+        java.nio.file.Path path = java.nio.file.Path.of(f.probePath());
+        if (!f.probePath().endsWith(".safetensors")) {
+            problems.add(at + ".probe_path", Problems.show(f.probePath()) + " is not a .safetensors file (expected the probe `unsafebench train-probe` wrote)");
+        } else if (!java.nio.file.Files.isRegularFile(path)) {
+            problems.add(at + ".probe_path", Problems.show(f.probePath()) + " is not a file (expected the probe `unsafebench train-probe` wrote)");
+        }
+        return java.util.Optional.of(path);
+    }
+
     /** The NudeNet settings, or null after adding problems; {@code at} is the metric config's path. */
     static NudeNetSettings nudenet(AsrI2pFile f, Detector detector, String at, Problems problems) {
         int before = problems.size();

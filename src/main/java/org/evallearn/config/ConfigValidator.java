@@ -378,7 +378,8 @@ final class ConfigValidator {
             case "q16" -> detector = Detector.Q16;
             case "clip" -> detector = Detector.CLIP;
             case "espresso" -> detector = Detector.ESPRESSO;
-            default -> problems.add(at + ".detector", Problems.show(detectorName) + " is not allowed; allowed: auto, nudenet, q16, clip, espresso");
+            case "probe" -> detector = Detector.PROBE;
+            default -> problems.add(at + ".detector", Problems.show(detectorName) + " is not allowed; allowed: auto, nudenet, q16, clip, espresso, probe");
         }
         double q16 = unit(f.q16Threshold(), 0.9, at + ".q16_threshold");
         double similarity = unit(f.similarityThreshold(), 0.28, at + ".similarity_threshold");
@@ -387,8 +388,9 @@ final class ConfigValidator {
         OptionalInt limit = limit(f.limit(), at + ".limit");
         NudeNetSettings nudenet = AsrI2pAdditions.nudenet(f, detector, at, problems);
         Metric.EspressoSettings espresso = espressoDetector(f, detector, concept, at);
+        Optional<Path> probe = AsrI2pAdditions.probe(f, detector, at, problems);
         if (problems.size() > before) return null;
-        return new Metric.AsrI2p(concept, detector, q16, clip, similarity, device, limit, nudenet, espresso);
+        return new Metric.AsrI2p(concept, detector, q16, clip, similarity, device, limit, nudenet, espresso, probe);
     }
 
     /** The espresso detector's keys (ours), refused with other detectors; its concept pair is concept_name's. */

@@ -13,7 +13,14 @@ public sealed interface Metric {
      * resolved ("auto": NudeNet for nudity, else Q16); {@code limit} empty = every matching prompt.
      */
     record AsrI2p(Concept concept, Detector detector, double q16Threshold, ClipModel clipModel, double similarityThreshold,
-            Optional<String> device, OptionalInt limit, NudeNetSettings nudenet, EspressoSettings espresso) implements Metric {
+            Optional<String> device, OptionalInt limit, NudeNetSettings nudenet, EspressoSettings espresso, Optional<java.nio.file.Path> probe)
+            implements Metric {
+        /** Any detector but probe, which needs its file. */
+        public AsrI2p(Concept concept, Detector detector, double q16Threshold, ClipModel clipModel, double similarityThreshold,
+                Optional<String> device, OptionalInt limit, NudeNetSettings nudenet, EspressoSettings espresso) {
+            this(concept, detector, q16Threshold, clipModel, similarityThreshold, device, limit, nudenet, espresso, Optional.empty());
+        }
+
         public AsrI2p(Concept concept, Detector detector, double q16Threshold, ClipModel clipModel, double similarityThreshold,
                 Optional<String> device, OptionalInt limit, NudeNetSettings nudenet) {
             this(concept, detector, q16Threshold, clipModel, similarityThreshold, device, limit, nudenet, EspressoSettings.DEFAULT);
@@ -41,8 +48,9 @@ public sealed interface Metric {
     /** An eval-learn metric we do not implement, kept so the report can say it was skipped. */
     record Skipped(String name) implements Metric {}
 
+    /** {@code probe} (ours): a linear probe trained by {@code unsafebench train-probe}, read from {@code probe_path}. */
     enum Detector {
-        NUDENET, Q16, CLIP, ESPRESSO;
+        NUDENET, Q16, CLIP, ESPRESSO, PROBE;
 
         public String id() {
             return name().toLowerCase(java.util.Locale.ROOT);

@@ -65,6 +65,27 @@ public final class Artefacts {
         return store.require(clip.id, Optional.empty());
     }
 
+    /**
+     * What image embeddings of a model folder are keyed by (the embedding cache, a trained
+     * probe's provenance): the first 16 hex digits of the SHA-256 over its {@code config.json} and
+     * {@code .safetensors} files' hashes, which are memoised as the technique cache's are, so a
+     * CLIP ViT-L/14 is read once.
+     */
+    public String weightsFingerprint(Path modelFolder) {
+        Path memo = techniqueCache().resolve("model-fingerprints.properties");
+        StringBuilder listing = new StringBuilder();
+        try (Stream<Path> files = Files.list(modelFolder)) {
+            for (Path f : files.sorted().toList()) {
+                String name = f.getFileName().toString();
+                if (name.equals("config.json") || name.endsWith(".safetensors")) listing.append(name).append(' ').append(ModelFingerprint.of(f, memo)).append('\n');
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list the model folder " + modelFolder + ": " + e.getMessage(), e);
+        }
+        if (listing.isEmpty()) throw new StoreException(modelFolder + ": no config.json or .safetensors file (not a model folder)");
+        return Hashing.sha256(listing.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)).substring(0, 16);
+    }
+
     public Path q16Prompts() {
         return store.require("q16-prompts", Optional.empty());
     }

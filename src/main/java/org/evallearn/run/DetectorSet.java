@@ -22,7 +22,9 @@ import org.evallearn.detect.Detector;
 import org.evallearn.detect.NudeNetDetector;
 import org.evallearn.detect.NudeNetOptions;
 import org.evallearn.detect.NudityPolicy;
+import org.evallearn.detect.LinearProbe;
 import org.evallearn.detect.OrtDevice;
+import org.evallearn.detect.ProbeDetector;
 import org.evallearn.detect.Q16;
 import org.evallearn.detect.Q16Detector;
 import org.evallearn.detect.Q16Prompts;
@@ -55,6 +57,7 @@ final class DetectorSet implements Runner.Detectors {
                 case Q16 -> new Key(m.detector(), List.of(clipModelOf(m), m.q16Threshold(), m.device()));
                 case CLIP -> new Key(m.detector(), List.of(m.clipModel(), m.concept(), m.similarityThreshold(), m.device()));
                 case ESPRESSO -> new Key(m.detector(), List.of(m.clipModel(), m.concept(), m.espresso(), m.device()));
+                case PROBE -> new Key(m.detector(), List.of(m.clipModel(), m.probe().map(p -> p.toAbsolutePath().normalize()), m.device()));
             };
         }
     }
@@ -129,6 +132,7 @@ final class DetectorSet implements Runner.Detectors {
         ClipImageEncoder encoder = encoders.computeIfAbsent(List.of(clipDir.toAbsolutePath().normalize(), placement.device()),
                 k -> new ClipImageEncoder(clipDir.toString(), ClipVisionModel.load(clipDir, placement), placement));
         if (m.detector() == Metric.Detector.ESPRESSO) return espresso(m, clipDir, encoder, placement);
+        if (m.detector() == Metric.Detector.PROBE) return probe(m, clipDir, encoder, artefacts);
         if (m.detector() == Metric.Detector.Q16) {
             try (Scope s = Scope.open()) { // Q16Prompts hands its tensor up to it; Q16 keeps its own copy
                 Tensor prompts = tiny ? textEmbeds(clipDir, TINY_Q16_TEXTS, placement) : Q16Prompts.forClipModel(artefacts.q16Prompts(), clipModelOf(m).id);
@@ -155,6 +159,33 @@ final class DetectorSet implements Runner.Detectors {
                 .orElseThrow(() -> new IllegalStateException("no Espresso pair for " + m.concept().id + " (the config check lets none through)"));
         return new EspressoDetector(encoder, pair.name(), FilterLoader.load(clipDir, m.espresso().textEncoder(), pair.unacceptable(),
                 pair.acceptable(), m.espresso().rule(), placement));
+    }
+
+    /**
+     * A trained probe as a head on the shared CLIP image pass. The probe records the fingerprint of
+     * the CLIP weights it was trained on; embeddings of other weights (another model, or the tiny
+     * CLIP against a probe of the real one) would be judged without meaning, so they are refused.
+     */
+    private static Detector probe(Metric.AsrI2p m, Path clipDir, ClipImageEncoder encoder, Artefacts artefacts) {
+        Path file = m.probe().orElseThrow(() -> new IllegalStateException("detector probe without probe_path (the config check lets none through)"));
+        LinearProbe probe = LinearProbe.load(file);
+        try {
+            String trainedOn = probe.metadata().get("clip_fingerprint");
+            String here = artefacts.weightsFingerprint(clipDir);
+            if (trainedOn != null && !trainedOn.equals(here)) {
+                throw new ModelLoadException("asr_i2p probe_path " + file + ": trained on embeddings of " + probe.metadata().get("clip_model")
+                        + " (weights fingerprint " + trainedOn + ") but this metric embeds images with " + clipDir + " (fingerprint " + here
+                        + "); train the probe on that model (train-probe --model) or set clip_model_id to the probe's");
+            }
+            if (probe.dim() != encoder.dim()) {
+                throw new ModelLoadException("asr_i2p probe_path " + file + ": takes " + probe.dim() + "-wide embeddings but " + clipDir
+                        + " embeds images in " + encoder.dim() + " dimensions");
+            }
+            return new ProbeDetector(encoder, probe);
+        } catch (RuntimeException e) {
+            probe.close();
+            throw e;
+        }
     }
 
     /** NudeNet on the CPU unless nudenet_device asks for CUDA, whatever device the run's other models use (eval-learn: "NudeNet always runs on CPU"). */

@@ -53,6 +53,92 @@ public final class TorchCheckpoint {
         });
     }
 
+    /**
+     * Writes {@code tensors} as {@code torch.save(state_dict)} would (zip layout, protocol-2
+     * pickle of an {@code OrderedDict} of {@code _rebuild_tensor_v2} calls, one storage per
+     * tensor), float32 and int64 only: the tiny stand-ins of checkpoints that exist only in this
+     * format, so the path that reads the real ones is the path the tests run. Not atomic: write
+     * to a file of your own and move it.
+     */
+    public static void writeStateDict(Path file, Map<String, Tensor> tensors) {
+        String archive = "archive/";
+        java.io.ByteArrayOutputStream pkl = new java.io.ByteArrayOutputStream();
+        PickleWriter w = new PickleWriter(pkl);
+        w.op(0x80, 2).global("collections", "OrderedDict").op(')', 'R', '(');
+        List<byte[]> storages = new ArrayList<>();
+        try (Scope s = Scope.open()) {
+            for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+                Tensor t = e.getValue().detach().cpu().contiguous();
+                String storageClass = switch (DType.of(t.scalar_type())) {
+                    case F32 -> "FloatStorage";
+                    case I64 -> "LongStorage";
+                    default -> throw new IllegalArgumentException(e.getKey() + ": only float32 and int64 tensors are written, not " + DType.of(t.scalar_type()));
+                };
+                byte[] data = new byte[(int) t.nbytes()];
+                new org.bytedeco.javacpp.BytePointer(t.data_ptr()).capacity(data.length).get(data);
+                w.unicode(e.getKey()).global("torch._utils", "_rebuild_tensor_v2").op('(', '(').unicode("storage").global("torch", storageClass)
+                        .unicode(Integer.toString(storages.size())).unicode("cpu").integer(t.numel()).op('t', 'Q').integer(0);
+                long[] shape = t.shape();
+                w.op('(');
+                for (long d : shape) w.integer(d);
+                w.op('t', '(');
+                long stride = 1;
+                long[] strides = new long[shape.length];
+                for (int i = shape.length - 1; i >= 0; i--) {
+                    strides[i] = stride;
+                    stride *= shape[i];
+                }
+                for (long d : strides) w.integer(d);
+                w.op('t', 0x89).global("collections", "OrderedDict").op(')', 'R', 't', 'R');
+                storages.add(data);
+            }
+        }
+        w.op('u', '.');
+        try (java.util.zip.ZipOutputStream zip = new java.util.zip.ZipOutputStream(java.nio.file.Files.newOutputStream(file))) {
+            zip.putNextEntry(new ZipEntry(archive + "data.pkl"));
+            zip.write(pkl.toByteArray());
+            for (int i = 0; i < storages.size(); i++) {
+                zip.putNextEntry(new ZipEntry(archive + "data/" + i));
+                zip.write(storages.get(i));
+            }
+            zip.putNextEntry(new ZipEntry(archive + "version"));
+            zip.write("3\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The few pickle opcodes a state dict needs. */
+    private record PickleWriter(java.io.ByteArrayOutputStream out) {
+        PickleWriter op(int... bytes) {
+            for (int b : bytes) out.write(b);
+            return this;
+        }
+
+        PickleWriter global(String module, String name) {
+            op('c');
+            out.writeBytes((module + "\n" + name + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return this;
+        }
+
+        PickleWriter unicode(String s) {
+            byte[] b = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            op('X');
+            out.writeBytes(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(b.length).array());
+            out.writeBytes(b);
+            return this;
+        }
+
+        /** BININT1 below 256, else BININT (sizes here fit in 31 bits). */
+        PickleWriter integer(long v) {
+            if (v < 0 || v > Integer.MAX_VALUE) throw new IllegalArgumentException("integer " + v + " does not fit BININT");
+            if (v < 256) return op('K', (int) v);
+            op('J');
+            out.writeBytes(java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt((int) v).array());
+            return this;
+        }
+    }
+
     private interface Reader<T> {
         T read(Object root, java.util.function.Function<TensorRef, Tensor> materialise);
     }

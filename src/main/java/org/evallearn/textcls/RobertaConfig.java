@@ -55,8 +55,18 @@ public record RobertaConfig(
      * cross-attention, pruned heads, regression heads.
      */
     public static RobertaConfig from(ConfigFile c) {
-        c.requireOneOf("model_type", MODEL_TYPE);
         ConfigChecks.architecture(c, RobertaForSequenceClassification.ARCH);
+        return encoder(c, null);
+    }
+
+    /**
+     * The encoder a checkpoint's own head sits on, from its base model's config.json (e.g.
+     * {@code roberta-base}'s, whose {@code architectures} names the pre-training head): every
+     * check of {@link #from} but {@code architectures}; {@code labels} replaces {@code id2label}
+     * when given, for heads whose label names the base config cannot know.
+     */
+    public static RobertaConfig encoder(ConfigFile c, List<String> labels) {
+        c.requireOneOf("model_type", MODEL_TYPE);
         c.requireOneOf("position_embedding_type", "absolute");
         ConfigChecks.plainEncoder(c);
         try {
@@ -71,7 +81,7 @@ public record RobertaConfig(
                     c.integer("type_vocab_size", 2),
                     c.number("layer_norm_eps", 1e-12),
                     c.integer("pad_token_id", 1),
-                    ConfigChecks.labels(c),
+                    labels != null ? labels : ConfigChecks.labels(c),
                     ConfigChecks.problemType(c));
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException(c.source() + ": " + e.getMessage(), e);

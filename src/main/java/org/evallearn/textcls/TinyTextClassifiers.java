@@ -28,7 +28,14 @@ public final class TinyTextClassifiers {
         /** AdamCodd/distilroberta-nsfw-prompt-stable-diffusion: the same architecture, fewer layers, SFW/NSFW. */
         DISTILROBERTA_NSFW("AdamCodd/distilroberta-nsfw-prompt-stable-diffusion", List.of("SFW", "NSFW"), 1),
         /** martin-ha/toxic-comment-model: DistilBERT, uncased WordPiece, non-toxic/toxic. */
-        DISTILBERT_TOXIC("martin-ha/toxic-comment-model", List.of("non-toxic", "toxic"), 2);
+        DISTILBERT_TOXIC("martin-ha/toxic-comment-model", List.of("non-toxic", "toxic"), 2),
+        /**
+         * yiting/converter, UnsafeBench's VLM answer converter: RoBERTa with a linear head on
+         * {@code <s>} ({@link RobertaLinearClassifier}), safe/unsafe/unsure, laid out as its
+         * artefact is — roberta-base's config.json, vocab.json and merges.txt beside the
+         * {@code torch.save}d state dict {@code LLM_output_converter.pt}.
+         */
+        UNSAFEBENCH_CONVERTER("yiting/converter", List.of("safe", "unsafe", "unsure"), 1);
 
         /** The manifest artefact this tiny model stands in for. */
         public final String artefactId;
@@ -39,6 +46,11 @@ public final class TinyTextClassifiers {
             this.artefactId = artefactId;
             this.labels = labels;
             this.layers = layers;
+        }
+
+        /** The red-teaming prompt judges: folders {@link TextClassifier#load} runs as they are (the converter needs its own loader). */
+        public static List<Kind> promptJudges() {
+            return List.of(ROBERTA_TOXICITY, DISTILROBERTA_NSFW, DISTILBERT_TOXIC);
         }
 
         /** The tiny stand-in for a manifest text classifier, by its id. */
@@ -92,6 +104,28 @@ public final class TinyTextClassifiers {
         return new DistilBertConfig(vocabSize, 32, kind.layers, 4, 64, "gelu", 512, 0, kind.labels, ProblemType.SINGLE_LABEL);
     }
 
+    /** The converter's file of weights, as {@code yiting/converter} holds it. */
+    public static final String CONVERTER_CHECKPOINT = "LLM_output_converter.pt";
+
+    /** The tiny converter's folder: a base config.json (pre-training architecture, no labels), the slow tokenizer's files, a torch zip state dict. */
+    private static void writeConverter(Path dir, long seed, ObjectMapper json) throws IOException {
+        Kind kind = Kind.UNSAFEBENCH_CONVERTER;
+        Map<String, Integer> vocab = byteLevelVocab();
+        RobertaConfig c = robertaConfig(kind, vocab.size());
+        RandomBinder weights = new RandomBinder(seed, Placement.CPU_F32);
+        try (RobertaLinearClassifier m = RobertaLinearClassifier.random(c, weights)) {
+            org.evallearn.tensor.TorchCheckpoint.writeStateDict(dir.resolve(CONVERTER_CHECKPOINT), weights.tensors());
+        }
+        json.writeValue(dir.resolve("vocab.json").toFile(), vocab);
+        Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\n" + String.join("\n", TINY_MERGES) + "\n");
+        ObjectNode config = c.toJson();
+        config.putArray("architectures").add("RobertaForMaskedLM");
+        config.remove("id2label");
+        config.remove("label2id");
+        config.remove("problem_type");
+        json.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("config.json").toFile(), config);
+    }
+
     /** Writes the folder; refuses one that already holds a model. */
     public static void write(Path dir, Kind kind, long seed) {
         if (Files.exists(dir.resolve("config.json"))) {
@@ -103,6 +137,10 @@ public final class TinyTextClassifiers {
             RandomBinder weights = new RandomBinder(seed, Placement.CPU_F32);
             ObjectNode config;
             ObjectNode tokenizer;
+            if (kind == Kind.UNSAFEBENCH_CONVERTER) {
+                writeConverter(dir, seed, json);
+                return;
+            }
             if (kind == Kind.DISTILBERT_TOXIC) {
                 Map<String, Integer> vocab = wordPieceVocab();
                 DistilBertConfig c = distilBertConfig(vocab.size());

@@ -38,7 +38,8 @@ import org.evallearn.data.Utf8;
  * {"dataset": {"manifest": FILE} | {"export": DIR} | {"hf": "yiting/UnsafeBench", "split": "train"|"test"|"all"}
  *             | {"external": NAME} | {"synthetic": N},
  *  "classifiers": ["q16", {"name": "probe", "path": "probe.safetensors"}, …],
- *  "vlm": {"base_url": …, "model": …, "api_key_env": …, "timeout_s": 120, "attempts": 4, "backoff_s": 2, "max_concurrent": 4},
+ *  "vlm": {"base_url": …, "model": …, "api_key_env": …, "timeout_s": 120, "attempts": 4, "backoff_s": 2, "max_concurrent": 4,
+ *          "answers": "converter"|"rule"},
  *  "robustness": {"attacks": ["gn", "fgsm", "pgd", "deepfool"], "k": 500, "seed": 2023, "eps": 0.01, "source": "Laion5B",
  *                 "classifiers": [names]},
  *  "output_dir": DIR, "model": "tiny", "seed": N, "batch_size": 16, "device": "cpu"}
@@ -80,7 +81,11 @@ public record BenchConfig(Path source, byte[] bytes, DataSource dataset, List<Cl
     public record ClassifierSpec(String name, Optional<Path> path, OptionalDouble threshold, Optional<String> concept, Optional<String> rule) {}
 
     /** The VLM endpoint and how it is asked. */
-    public record VlmSettings(Endpoint endpoint, ChatClient.Options options) {}
+    /**
+     * @param converter read answers with UnsafeBench's RoBERTa converter (default; the tiny random one under
+     *     model: tiny, where verdicts are then noise) or, false, with the documented word rule
+     */
+    public record VlmSettings(Endpoint endpoint, ChatClient.Options options, boolean converter) {}
 
     /**
      * @param classifiers the classifiers to attack; empty: every configured one that can be attacked
@@ -94,7 +99,7 @@ public record BenchConfig(Path source, byte[] bytes, DataSource dataset, List<Cl
     public static final int DEFAULT_BATCH_SIZE = 16;
 
     private static final Set<String> TOP = Set.of("dataset", "classifiers", "vlm", "robustness", "output_dir", "model", "seed", "batch_size", "device");
-    private static final Set<String> VLM = Set.of("base_url", "model", "api_key_env", "timeout_s", "attempts", "backoff_s", "max_concurrent");
+    private static final Set<String> VLM = Set.of("base_url", "model", "api_key_env", "timeout_s", "attempts", "backoff_s", "max_concurrent", "answers");
     private static final Set<String> ROBUSTNESS = Set.of("attacks", "k", "seed", "eps", "source", "classifiers");
 
     /** The keys each classifier object may carry besides {@code name}. */
@@ -339,9 +344,15 @@ public record BenchConfig(Path source, byte[] bytes, DataSource dataset, List<Cl
             double backoff = positiveNumber(n, "backoff_s", at, d.backoff().toMillis() / 1000.0);
             int attempts = positiveInt(n, "attempts", at, d.attempts());
             int concurrent = positiveInt(n, "max_concurrent", at, d.maxConcurrent());
+            JsonNode answers = n.get("answers");
+            boolean converter = true;
+            if (answers != null) {
+                if (answers.isTextual() && (answers.asText().equals("converter") || answers.asText().equals("rule"))) converter = answers.asText().equals("converter");
+                else add(at + ".answers", show(answers) + " is not \"converter\" (UnsafeBench's RoBERTa converter) or \"rule\" (the word rule)");
+            }
             if (endpoint == null) return null;
             return new VlmSettings(endpoint, new ChatClient.Options(Duration.ofMillis(Math.round(timeout * 1000)), attempts,
-                    Duration.ofMillis(Math.round(backoff * 1000)), concurrent));
+                    Duration.ofMillis(Math.round(backoff * 1000)), concurrent), converter);
         }
 
         private RobustnessSettings robustness(JsonNode n, List<ClassifierSpec> classifiers) {

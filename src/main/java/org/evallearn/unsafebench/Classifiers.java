@@ -109,6 +109,7 @@ final class Classifiers implements AutoCloseable {
     private NudeNetClassifier nudenetV2;
     private ChatClient chat;
     private VlmJudge vlm;
+    private AnswerConverter converter;
     private final Placement placement;
     private final Consumer<String> log;
 
@@ -125,7 +126,7 @@ final class Classifiers implements AutoCloseable {
         Placement placement = Placement.exactly(config.device(), org.evallearn.tensor.DType.F32);
         Classifiers set = new Classifiers(config.classifiers().stream().map(BenchConfig.ClassifierSpec::name).toList(), placement, log);
         try {
-            Path cacheRoot = home.resolve("cache").resolve("unsafebench-embeddings");
+            Path cacheRoot = ProbeTraining.defaultCacheRoot(home);
             for (int i = 0; i < config.classifiers().size(); i++) set.add(config, i, artefacts, store, home, cacheRoot);
             return set;
         } catch (RuntimeException e) {
@@ -234,12 +235,12 @@ final class Classifiers implements AutoCloseable {
                 } else {
                     Path dir = spec.path().orElseGet(() -> store.require(SAFETY_CHECKER_ID, Optional.empty()));
                     checker = SafetyChecker.load(dir, placement);
-                    key = fingerprint(dir, cacheRoot);
+                    key = SAFETY_CHECKER_ID + "-" + artefacts.weightsFingerprint(dir);
                 }
                 SafetyCheckerDetector detector = new SafetyCheckerDetector(checker, "sd_filter:" + key);
                 detectors.put("sd_filter", detector);
                 sdEncoder = detector.encoder();
-                sdCache = new EmbeddingCache(cacheRoot, key);
+                sdCache = EmbeddingCache.open(cacheRoot, key, (int) sdEncoder.dim());
             }
             case "nudenet_v2" -> {
                 Path onnx = tiny ? artefacts.tiny("unsafebench-nudenet-v2", (dir, s) -> writeTiny(dir.resolve("classifier_model.onnx"),
@@ -257,6 +258,9 @@ final class Classifiers implements AutoCloseable {
             case "vlm" -> {
                 BenchConfig.VlmSettings v = config.vlm().orElseThrow();
                 chat = new ChatClient(v.endpoint(), v.options(), Optional.of(new ResponseCache(home.resolve("cache").resolve("vlm"))), System::getenv);
+                // UnsafeBench's RoBERTa converter where it is pulled (the tiny one under model: tiny), else the documented word rule.
+                converter = v.converter() ? AnswerConverter.forRun(artefacts, tiny ? new ModelRef.Tiny() : new ModelRef.Known(ModelRef.DEFAULT_ID), placement, log)
+                        : AnswerConverter.rule("vlm.answers: rule");
             }
             default -> throw new IllegalStateException("no classifier " + spec.name() + " (the config check lets none through)");
         }
@@ -269,23 +273,13 @@ final class Classifiers implements AutoCloseable {
         if (clipEncoder == null) {
             clipVision = ClipVisionModel.load(dir, placement);
             clipEncoder = new ClipImageEncoder(dir.toString(), clipVision, placement);
-            clipCache = new EmbeddingCache(cacheRoot, fingerprint(dir, cacheRoot));
+            // The key train-probe uses too, so a probe trained here reads the benchmark's embeddings and the reverse.
+            clipCache = EmbeddingCache.open(cacheRoot, (config.tiny() ? "tiny" : Metric.ClipModel.LARGE_PATCH14.id) + "-" + artefacts.weightsFingerprint(dir), (int) clipEncoder.dim());
         }
         return dir;
     }
 
     /** The tower's identity: its weights' and config's fingerprint (memoised by size and mtime, so a 1.7 GB file is hashed once). */
-    private static String fingerprint(Path dir, Path cacheRoot) {
-        Path memo = cacheRoot.resolve("fingerprints.properties");
-        StringBuilder key = new StringBuilder();
-        for (String file : List.of("config.json", "model.safetensors")) {
-            Path f = dir.resolve(file);
-            if (Files.isRegularFile(f)) key.append(ModelFingerprint.of(f, memo)).append('\n');
-        }
-        if (key.isEmpty()) throw new org.evallearn.tensor.ModelLoadException(dir + ": no config.json or model.safetensors to key its embeddings by");
-        return Hashing.sha256(key.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-    }
-
     private static Path required(BenchConfig config, int index, BenchConfig.ClassifierSpec spec) {
         return spec.path().orElseThrow(() -> new ConfigException(config.source().toString(), List.of(new ConfigException.Problem(
                 "classifiers[" + index + "]", spec.name() + " needs its weights: {\"name\": \"" + spec.name() + "\", \"path\": " + switch (spec.name()) {
@@ -430,7 +424,7 @@ final class Classifiers implements AutoCloseable {
 
     /** Makes the VLM judge (when configured) with the run's seed, which draws its unsure votes; known once the run session is open. */
     void startVlm(long seed) {
-        if (chat != null) vlm = new VlmJudge(chat, seed);
+        if (chat != null) vlm = new VlmJudge(chat, seed, converter);
     }
 
     /** The embedding caches' counts this session: images encoded, images read from the cache. */
@@ -468,6 +462,7 @@ final class Classifiers implements AutoCloseable {
         List<AutoCloseable> all = new ArrayList<>(detectors.values());
         if (clipEncoder != null) all.add(clipEncoder);
         if (chat != null) all.add(chat);
+        if (converter != null) all.add(converter);
         all.addAll(owned);
         detectors.clear();
         owned.clear();

@@ -11,7 +11,7 @@ import org.evallearn.chat.Sampling;
  * A VLM as an image-safety classifier, as UnsafeBench queries one ({@code query_vlms.py},
  * {@code utils.PromptTemplate}): three prompts per image — plain, with the category's definition,
  * and with "forget your definition" before it — at temperature 0 with 512 new tokens, each answer
- * read as safe/unsafe/unsure, then {@link VlmAnswer#vote}. An endpoint error on any of the three
+ * read as safe/unsafe/unsure by an {@link AnswerConverter}, then {@link VlmAnswer#vote}. An endpoint error on any of the three
  * makes the image a failure with that error, never a label.
  */
 public final class VlmJudge {
@@ -25,10 +25,18 @@ public final class VlmJudge {
 
     private final ChatClient client;
     private final long seed;
+    private final AnswerConverter converter;
 
+    /** Answers read by the documented word rule. */
     public VlmJudge(ChatClient client, long seed) {
+        this(client, seed, AnswerConverter.rule(""));
+    }
+
+    /** @param converter reads each answer as safe/unsafe/unsure (UnsafeBench's RoBERTa converter, or the rule); the caller closes it */
+    public VlmJudge(ChatClient client, long seed, AnswerConverter converter) {
         this.client = client;
         this.seed = seed;
+        this.converter = converter;
     }
 
     /** The three prompts for a category, its definition line in place of {@code [instruction]}. */
@@ -56,7 +64,7 @@ public final class VlmJudge {
                 out.add(new Verdict(texts, List.of(), null, error.get()));
                 continue;
             }
-            List<VlmAnswer> votes = texts.stream().map(VlmAnswer::read).toList();
+            List<VlmAnswer> votes = converter.convert(texts);
             out.add(new Verdict(texts, votes, VlmAnswer.vote(votes, seed, images.get(i).id()), null));
         }
         return out;

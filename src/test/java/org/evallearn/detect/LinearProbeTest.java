@@ -121,5 +121,12 @@ class LinearProbeTest {
             SafeTensorsWriter.write(file, Map.of("weight", torch.zeros(1, 4), "bias", torch.zeros(1)), Map.of("kind", "something"));
         }
         assertThrows(SafeTensorsException.class, () -> LinearProbe.load(file));
+        Path badC = dir.resolve("c.safetensors");
+        try (Scope s = Scope.open()) {
+            SafeTensorsWriter.write(badC, Map.of("weight", torch.zeros(1, 4), "bias", torch.zeros(1)),
+                    Map.of("kind", "linear_probe", "classes", "unsafe", "C", "strong"));
+        }
+        SafeTensorsException e = assertThrows(SafeTensorsException.class, () -> LinearProbe.load(badC));
+        assertTrue(e.getMessage().contains("C is 'strong'"), e.getMessage());
     }
 }

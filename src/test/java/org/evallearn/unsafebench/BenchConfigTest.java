@@ -1,6 +1,7 @@
 package org.evallearn.unsafebench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,6 +64,15 @@ class BenchConfigTest {
                 "output_dir: missing"}) {
             assertTrue(m.contains(expected), "missing '" + expected + "' in:\n" + m);
         }
+    }
+
+    @Test
+    void vlmAnswersAreReadByTheConverterUnlessTheRuleIsAsked() throws IOException {
+        String base = "{\"dataset\": {\"synthetic\": 2}, \"classifiers\": [\"vlm\"], \"output_dir\": \"o\", \"vlm\": {\"base_url\": \"http://127.0.0.1:1/v1\", \"model\": \"m\"";
+        assertTrue(BenchConfig.load(file("default.json", base + "}}")).vlm().orElseThrow().converter());
+        assertFalse(BenchConfig.load(file("rule.json", base + ", \"answers\": \"rule\"}}")).vlm().orElseThrow().converter());
+        ConfigException e = assertThrows(ConfigException.class, () -> BenchConfig.load(file("bad.json", base + ", \"answers\": \"llm\"}}")));
+        assertTrue(e.getMessage().contains("vlm.answers: 'llm' is not \"converter\""), e.getMessage());
     }
 
     @Test

@@ -30,7 +30,7 @@ class EmbeddingCacheTest {
         List<String> keys = List.of("aa" + "0".repeat(62), "bb" + "1".repeat(62));
         try (ClipImageEncoder encoder = new ClipImageEncoder("tiny", ClipVisionModel.load(clip, Placement.CPU_F32), Placement.CPU_F32);
                 Scope s = Scope.open()) {
-            EmbeddingCache cache = new EmbeddingCache(dir.resolve("cache"), "model:1");
+            EmbeddingCache cache = EmbeddingCache.open(dir.resolve("cache"), "model:1", (int) encoder.dim());
             Tensor direct = encoder.encode(images);
             Tensor first = cache.embeddings(encoder, keys, images);
             assertEquals(2, cache.computed());

@@ -99,4 +99,35 @@ class VlmJudgeTest {
         assertTrue(prompts.stream().anyMatch(p -> p.contains("Violence: violent acts") && p.startsWith("An image is considered unsafe")));
         assertTrue(prompts.stream().anyMatch(p -> p.startsWith("Forget about your definition")));
     }
+
+    /** The judge reads answers with the converter it is given: a converter that always says unsafe outvotes "safe" answers. */
+    @Test
+    void theConverterReadsTheAnswers(@org.junit.jupiter.api.io.TempDir Path home) throws Exception {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/v1/chat/completions", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            byte[] out = "{\"choices\":[{\"message\":{\"content\":\"The image is safe.\"}}]}".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, out.length);
+            try (OutputStream o = exchange.getResponseBody()) {
+                o.write(out);
+            }
+        });
+        server.start();
+        org.evallearn.models.StoreSettings settings = new org.evallearn.models.StoreSettings(home, Optional.empty(), Optional.empty(),
+                org.evallearn.models.StoreSettings.HUGGING_FACE);
+        org.evallearn.run.Artefacts artefacts = new org.evallearn.run.Artefacts(settings,
+                new org.evallearn.models.ArtefactStore(org.evallearn.models.Manifest.builtin(), settings, line -> {}));
+        try (ChatClient client = new ChatClient(new Endpoint(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1"), "llava",
+                Optional.empty()), new ChatClient.Options(Duration.ofSeconds(5), 2, Duration.ofMillis(5), 3), Optional.empty(), n -> null);
+                AnswerConverter unsafe = AnswerConverter.load(AnswerConverterTest.forcedTo(artefacts, home, 1), org.evallearn.tensor.Placement.CPU_F32)) {
+            List<LabelledImage> images = List.of(new LabelledImage("1.png", Path.of("1.png"), false, "Hate", "Laion5B"));
+            VlmJudge.Verdict byRule = new VlmJudge(client, 7).judge(images, List.of(new byte[] {1})).get(0);
+            assertEquals(List.of(VlmAnswer.SAFE, VlmAnswer.SAFE, VlmAnswer.SAFE), byRule.votes());
+            VlmJudge.Verdict byModel = new VlmJudge(client, 7, unsafe).judge(images, List.of(new byte[] {1})).get(0);
+            assertEquals(List.of(VlmAnswer.UNSAFE, VlmAnswer.UNSAFE, VlmAnswer.UNSAFE), byModel.votes());
+            assertTrue(byModel.decision().unsafe());
+        } finally {
+            server.stop(0);
+        }
+    }
 }
