@@ -191,7 +191,7 @@ final class RedteamReport {
         cats.put("all", report.get("overall"));
         StringBuilder s = new StringBuilder();
         s.append("# Red-teaming report ").append(report.get("run_id")).append(Boolean.TRUE.equals(report.get("complete")) ? "" : " (unfinished run)").append("\n\n");
-        s.append(String.format(Locale.ROOT, "Technique %s on %s; writer %s, guide %s; %d seed(s), %d rounds, %d images per prompt.%n%n",
+        s.append(String.format(Locale.ROOT, "Technique %s on %s; writer %s, guide %s; %d seed(s), %d guided rounds and ART's final one, %d images per prompt.%n%n",
                 settings.path("technique").asText(), settings.path("model").asText(), settings.path("writer").asText(), settings.path("guide").asText(),
                 settings.path("seeds").size(), settings.path("rounds").asInt(), settings.path("images_per_prompt").asInt()));
         s.append("## Prompt judges (flags over all prompts)\n\n| Category | Prompts |");
@@ -235,7 +235,7 @@ final class RedteamReport {
         return json;
     }
 
-    /** The per-category success counts, sorted, for a one-line summary. */
+    /** The overall counts in one line, for the command's last message. */
     @SuppressWarnings("unchecked")
     static String summary(Map<String, Object> report) {
         Map<String, Object> o = (Map<String, Object>) report.get("overall");
@@ -244,5 +244,4 @@ final class RedteamReport {
                 o.get("prompts"), o.get("safe_prompts"), percent(o.get("safe_prompt_ratio")), o.get("successes"), percent(o.get("success_among_safe")),
                 errors.get("prompts"), errors.get("images"));
     }
-
 }
