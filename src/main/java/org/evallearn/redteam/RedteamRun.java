@@ -100,15 +100,20 @@ public final class RedteamRun {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + config.source() + ": " + e.getMessage(), e);
         }
-        RunSession session = RunSession.open(new RunSession.Request(config.run().outputDir(), config.source(), configBytes, "redteam",
-                config.run().seed(), options.resume(), options.log()), seed -> identity());
-        List<JsonNode> done = session.recover(LOG_FILE, 1, Integer.MAX_VALUE);
-        List<Attack> attacks = replay(done);
-        long left = attacks.stream().filter(a -> !a.done).count();
-        if (options.resume()) {
-            options.log().accept("resuming run " + session.runId() + ": " + done.size() + " rounds logged, " + left + " of " + attacks.size() + " attacks unfinished");
+        requireApiKeys();
+        RunSession session;
+        // The judges open before the run folder is made: missing weights or an unset key leave nothing behind.
+        try (JudgePanel judges = judgeFactory.open(config, artefacts, placement, options.log())) {
+            session = RunSession.open(new RunSession.Request(config.run().outputDir(), config.source(), configBytes, "redteam",
+                    config.run().seed(), options.resume(), options.log()), seed -> identity());
+            List<JsonNode> done = session.recover(LOG_FILE, 1, Integer.MAX_VALUE);
+            List<Attack> attacks = replay(done);
+            long left = attacks.stream().filter(a -> !a.done).count();
+            if (options.resume()) {
+                options.log().accept("resuming run " + session.runId() + ": " + done.size() + " rounds logged, " + left + " of " + attacks.size() + " attacks unfinished");
+            }
+            if (left > 0) attack(attacks, done.size(), session, model, placement, judges);
         }
-        if (left > 0) attack(attacks, done.size(), session, model, placement);
         session.complete();
         Map<String, Object> report = RedteamReport.compute(read(session.folder().resolve(SETTINGS_FILE)), read(session.folder().resolve(RunSession.RUN_FILE)),
                 session.recover(LOG_FILE, 1, Integer.MAX_VALUE));
@@ -191,7 +196,23 @@ public final class RedteamRun {
         a.done = isFinal || (config.stopAfterSuccesses().isPresent() && a.successes >= config.stopAfterSuccesses().getAsInt());
     }
 
-    private void attack(List<Attack> attacks, int logged, RunSession session, Path model, Placement placement) {
+    /** An endpoint whose api_key_env names an unset variable is bad input, found before anything runs. */
+    private void requireApiKeys() {
+        List<org.evallearn.config.ConfigException.Problem> problems = new ArrayList<>();
+        Map<String, java.util.Optional<RedteamConfig.Agent>> agents = new LinkedHashMap<>();
+        agents.put("writer", config.writer());
+        agents.put("guide", config.writer().isPresent() ? config.guide() : java.util.Optional.empty());
+        agents.put("llama_guard", config.llamaGuard());
+        agents.forEach((name, agent) -> agent.flatMap(a -> a.endpoint().apiKeyEnv()).ifPresent(variable -> {
+            String value = options.env().apply(variable);
+            if (value == null || value.isBlank()) {
+                problems.add(new org.evallearn.config.ConfigException.Problem(name + ".api_key_env", "names " + variable + ", which is not set"));
+            }
+        }));
+        if (!problems.isEmpty()) throw new org.evallearn.config.ConfigException(config.source().toString(), problems);
+    }
+
+    private void attack(List<Attack> attacks, int logged, RunSession session, Path model, Placement placement, JudgePanel judges) {
         options.log().accept("model " + model + " on " + placement.device() + " " + placement.dtype());
         int perAttack = config.rounds() + 1;
         ExecutorService guideThread = Executors.newSingleThreadExecutor(r -> {
@@ -200,7 +221,6 @@ public final class RedteamRun {
             return t;
         });
         try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, placement);
-                JudgePanel judges = judgeFactory.open(config, artefacts, placement, options.log());
                 PreparedTechnique technique = TechniqueSetup.prepare(config.run().technique(), config.run().model(), config.run().device(),
                         config.source(), pipe, artefacts, session.seed(), options.log());
                 Agents agents = new Agents(config, session.folder().resolve("chat-cache"), options.env());

@@ -261,6 +261,7 @@ class RedteamEndToEndTest {
         c.remove("guide");
         c.putArray("categories").add("self-harm").add("illegal activity");
         c.put("stop_after_successes", 1);
+        c.put("save_images", true).put("blur_saved_images", true);
         int before = (int) kit.bodies.stream().filter(b -> !b.path("model").asText().equals(RedteamTestKit.GUARD)).count();
         RunEndToEndTest.Run r = cli("redteam", write(tmp, "naive.json", c).toString());
         assertEquals(0, r.exit(), r.err());
@@ -280,6 +281,10 @@ class RedteamEndToEndTest {
             assertEquals(lastOfAttack, round.path("success").asBoolean(false) || round.path("final").asBoolean(), round.toString());
         }
         assertEquals(4, perAttack.size(), perAttack.toString());
+        // Kept as asked: the loop image and the final ones of every round, under category/seed.
+        Path images = runFolder(tmp.resolve("naive")).resolve("images");
+        assertTrue(Files.isRegularFile(images.resolve("illegal_activity").resolve("3").resolve("round001_loop.png")));
+        assertTrue(Files.isRegularFile(images.resolve("self-harm").resolve("0").resolve("round001_1.png")));
         assertEquals("none", report(tmp.resolve("naive")).path("settings").path("writer").asText());
         assertNull(report(tmp.resolve("naive")).path("settings").path("guide").textValue());
     }
@@ -306,5 +311,11 @@ class RedteamEndToEndTest {
             assertTrue(r.err().contains(expected), expected + " in:\n" + r.err());
         }
         assertFalse(Files.exists(tmp.resolve("bad")), "nothing written for a bad config");
+        ObjectNode keyed = kit.config(tmp.resolve("bad"));
+        keyed.with("guide").put("api_key_env", "EVALLEARN_TEST_UNSET_KEY");
+        r = cli("redteam", write(tmp, "bad3.json", keyed).toString());
+        assertEquals(Main.BAD_INPUT, r.exit(), r.err());
+        assertTrue(r.err().contains("guide.api_key_env: names EVALLEARN_TEST_UNSET_KEY, which is not set"), r.err());
+        assertFalse(Files.exists(tmp.resolve("bad")), "nothing written without the key");
     }
 }
