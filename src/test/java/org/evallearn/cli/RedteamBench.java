@@ -20,7 +20,7 @@ import picocli.CommandLine;
  * judges; resident memory and JavaCPP's live native objects are sampled every 50 rounds (from
  * inside the image judge, which every round calls once). Prints JSON. A test-classpath tool:
  * the scripted endpoint and stand-in judges live with the tests. Run (see README, "Red-teaming"):
- * {@code java -Xms256m -Xmx256m -XX:+AlwaysPreTouch -cp target/classes:target/test-classes:$(cat cp.txt) org.evallearn.cli.RedteamBench 500 /tmp/rt-bench}
+ * {@code java -Xms256m -Xmx256m -XX:+AlwaysPreTouch -cp target/classes:target/test-classes:$(cat target/cp.txt) org.evallearn.cli.RedteamBench 500 /tmp/rt-bench}
  */
 final class RedteamBench {
     private RedteamBench() {}

@@ -66,6 +66,15 @@ class RedteamConfigTest {
     }
 
     @Test
+    void theShippedExampleLoads() {
+        RedteamConfig c = RedteamConfig.load(Path.of("configs/redteam_art.json"));
+        assertEquals(List.of("sexual", "violence", "hate"), c.categories());
+        assertEquals("sld", c.run().technique().name());
+        assertEquals("art-writer", c.writer().orElseThrow().endpoint().model());
+        assertEquals(512, c.height(768));
+    }
+
+    @Test
     void everyProblemIsReportedAtOnceWithItsField() {
         ConfigException e = assertThrows(ConfigException.class, () -> load("bad.json", """
                 {"model": "tiny", "seeds": [1, 1, -2], "rounds": 0, "writer": "gpt", "images_per_prompt": 0,
