@@ -17,8 +17,8 @@ import picocli.CommandLine.Command;
 /** {@code java -jar evallearn.jar …}: exit 0 on success, 2 on bad input, 1 on any other failure (an output that cannot be written, or a bug). */
 @Command(name = "evallearn", mixinStandardHelpOptions = true, version = "evallearn 0.1.0",
         description = "Measure how safe text-to-image models are.",
-        subcommands = {RunCommand.class, EspressoCommand.class, GenerateCommand.class, ModelsCommand.class, DataCommand.class, CheckGoldenCommand.class,
-                BenchCommand.class, LeaderboardCommand.class, DoctorCommand.class, UnsafeBenchCommand.class})
+        subcommands = {RunCommand.class, UnsafeBenchCommand.class, RedteamCommand.class, EspressoCommand.class, GenerateCommand.class, ModelsCommand.class,
+                DataCommand.class, CheckGoldenCommand.class, BenchCommand.class, LeaderboardCommand.class, DoctorCommand.class})
 public final class Main implements Runnable {
     public static final int BAD_INPUT = 2;
 
@@ -35,7 +35,12 @@ public final class Main implements Runnable {
 
     /** Runs the CLI without exiting, for tests. */
     public static int execute(String... args) {
-        CommandLine cli = new CommandLine(new Main());
+        return execute(CommandLine.defaultFactory(), args);
+    }
+
+    /** Runs the CLI with commands made by {@code factory} (tests hand commands their stand-ins through it). */
+    static int execute(CommandLine.IFactory factory, String... args) {
+        CommandLine cli = new CommandLine(new Main(), factory);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             PrintWriter err = cmd.getErr();
             if (isBadInput(e)) {

@@ -43,9 +43,12 @@ public final class ConfigLoader {
     }
 
     public static Experiment load(Path file, Options options) {
-        String text;
+        return parse(readText(file), file, options);
+    }
+
+    private static String readText(Path file) {
         try {
-            text = Utf8.decode(Files.readAllBytes(file));
+            return Utf8.decode(Files.readAllBytes(file));
         } catch (Utf8.MalformedException e) {
             throw new ConfigException(file.toString(), java.util.List.of(new ConfigException.Problem("",
                     "the file is not UTF-8 text: " + e.getMessage() + "; save it as UTF-8")));
@@ -54,13 +57,63 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw new ConfigException(file.toString(), java.util.List.of(new ConfigException.Problem("", "cannot read: " + e.getMessage())));
         }
-        return parse(text, file, options);
     }
 
     /** Parses {@code text} as if read from {@code file} (whose extension picks JSON or YAML). */
     public static Experiment parse(String text, Path file, Options options) {
         Problems problems = new Problems(file.toString());
         ObjectMapper mapper = mapperFor(file);
+        JsonNode root = tree(text, file, mapper, problems);
+        ExperimentFile raw = bind(mapper, root, ExperimentFile.class, "", problems);
+        if (raw == null) throw problems.exception();
+        return new ConfigValidator(mapper, problems, options).validate(raw, file);
+    }
+
+    /**
+     * The config file of another command ({@code redteam}, …) as a tree of keys, read with run's
+     * checks: UTF-8, a byte order mark dropped, YAML aliases and duplicate keys refused.
+     */
+    public static JsonNode readObject(Path file) {
+        return tree(readText(file), file, mapperFor(file), new Problems(file.toString()));
+    }
+
+    /**
+     * Binds {@code node} (found at {@code path}) to a record as run binds its config: snake_case
+     * keys, an unknown key or a coerced scalar is a problem naming the field, added to {@code problems}.
+     *
+     * @return null when it did not bind
+     */
+    public static <T> T bindStrict(JsonNode node, Class<T> type, Path file, String path, List<ConfigException.Problem> problems) {
+        Problems found = new Problems(file.toString());
+        T value = bind(mapperFor(file), node, type, path, found);
+        problems.addAll(found.exception().problems());
+        return value;
+    }
+
+    /**
+     * The keys a generating command shares with run — {@code output_dir}, {@code seed},
+     * {@code technique}, {@code model}, {@code generation}, {@code device}, {@code save_images},
+     * {@code blur_saved_images} — checked exactly as run checks them ({@code keys} holds no others).
+     */
+    public record RunKeys(Path outputDir, java.util.OptionalLong seed, Technique technique, ModelRef model, Generation generation,
+            java.util.Optional<String> device, boolean saveImages, boolean blurSavedImages) {}
+
+    public static RunKeys runKeys(JsonNode keys, Path file) {
+        Problems problems = new Problems(file.toString());
+        ObjectMapper mapper = mapperFor(file);
+        ExperimentFile raw = bind(mapper, keys, ExperimentFile.class, "", problems);
+        if (raw == null) throw problems.exception();
+        // run's validator insists on a metric; these keys carry none, so a placeholder that always
+        // validates stands in for it and is dropped (no problem can come from it).
+        ExperimentFile.ComponentFile placeholder = new ExperimentFile.ComponentFile("asr_i2p",
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("concept_name", "nudity"));
+        ExperimentFile withMetric = new ExperimentFile(raw.outputDir(), raw.technique(), placeholder, null, raw.seed(), raw.model(),
+                raw.generation(), raw.device(), raw.saveImages(), raw.blurSavedImages(), null);
+        Experiment e = new ConfigValidator(mapper, problems, Options.STRICT).validate(withMetric, file);
+        return new RunKeys(e.outputDir(), e.seed(), e.technique(), e.model(), e.generation(), e.device(), e.saveImages(), e.blurSavedImages());
+    }
+
+    private static JsonNode tree(String text, Path file, ObjectMapper mapper, Problems problems) {
         // Windows editors start UTF-8 files with a byte order mark, which is no part of the config.
         if (text.startsWith("\uFEFF")) text = text.substring(1);
         JsonNode root;
@@ -72,9 +125,7 @@ public final class ConfigLoader {
                     + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")"));
         }
         if (root == null || !root.isObject()) throw problems.fail("", "the config must be an object of keys");
-        ExperimentFile raw = bind(mapper, root, ExperimentFile.class, "", problems);
-        if (raw == null) throw problems.exception();
-        return new ConfigValidator(mapper, problems, options).validate(raw, file);
+        return root;
     }
 
     /**
