@@ -16,6 +16,10 @@ import org.evallearn.config.ConfigException;
 import org.evallearn.config.ConfigLoader;
 import org.evallearn.config.Experiment;
 import org.evallearn.config.Technique;
+import org.evallearn.espresso.FilterTraining;
+import org.evallearn.espresso.TrainConfig;
+import org.evallearn.tensor.DType;
+import org.evallearn.tensor.Placement;
 import org.evallearn.models.ArtefactStore;
 import org.evallearn.models.StoreSettings;
 import org.evallearn.run.Artefacts;
@@ -25,9 +29,38 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code evallearn espresso …}: Espresso's own commands beside {@code run}. */
-@Command(name = "espresso", mixinStandardHelpOptions = true, description = "Espresso's CLIP concept filter: certify its decisions.",
-        subcommands = {EspressoCommand.Certify.class})
+@Command(name = "espresso", mixinStandardHelpOptions = true, description = "Espresso's CLIP concept filter: fine-tune its text tower, certify its decisions.",
+        subcommands = {EspressoCommand.Train.class, EspressoCommand.Certify.class})
 final class EspressoCommand {
+    /**
+     * Fine-tunes the filter's CLIP text tower from an espresso train config (see docs/espresso.md);
+     * the result lands in the technique cache (and at save_path), and its path is printed on stdout.
+     */
+    @Command(name = "train", mixinStandardHelpOptions = true,
+            description = "Fine-tune Espresso's CLIP text tower (vision tower and projections frozen) on line-paired prompts and images our pipeline"
+                    + " generates; cached like ESD's edits. Prints the text tower's safetensors path, for text_encoder.")
+    static final class Train implements Callable<Integer> {
+        @Parameters(index = "0", description = "espresso train config (JSON)")
+        Path config;
+
+        @Override
+        public Integer call() {
+            TrainConfig c = TrainConfig.load(config);
+            StoreSettings settings = StoreSettings.fromEnvironment();
+            Artefacts artefacts = new Artefacts(settings, new ArtefactStore(org.evallearn.models.Manifest.builtin(), settings, System.err::println));
+            Placement placement = Placement.resolve(c.device().orElse(null), DType.F32, System.err::println);
+            FilterTraining.Models models = new FilterTraining.Models(artefacts.clip(c.model(), c.clipModel()), () -> artefacts.pipeline(c.model()),
+                    org.evallearn.technique.TechniqueContext.once(() -> artefacts.baseModelKey(c.model())), placement, artefacts.techniqueCache(),
+                    settings.home().resolve("espresso").resolve("training-images"));
+            FilterTraining.Result r = FilterTraining.run(c, models, System.err::println);
+            System.err.printf(Locale.ROOT, "espresso train: %s; ‖t̂_u − t̂_a‖ of \"%s\" vs \"%s\": %.4f → %.4f (%d prompt pairs)%n", r.summary(),
+                    c.unacceptable(), c.acceptable(), r.separationBefore(), r.separationAfter(), r.pairs());
+            System.err.println("use it as \"text_encoder\": \"" + c.savePath().orElse(r.tower()) + "\" in an espresso technique config");
+            System.out.println(c.savePath().orElse(r.tower()));
+            return 0;
+        }
+    }
+
     /**
      * Runs a config whose technique is espresso (the run machinery: records, resume, reports) and
      * summarises certified_robust.py's check, which every filter verdict carries, over its prompts.
