@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -87,28 +86,48 @@ final class EspressoCommand {
             Runner.Outcome outcome = Runner.run(experiment, artefacts, new Runner.Options(resume, RunCommand.stderrIsTerminal(), System.err::println));
             Map<String, Object> summary = summarise(outcome.runFolder().resolve("records.jsonl"));
             Path out = outcome.runFolder().resolve("certified.json");
-            write(out, summary);
-            System.err.printf(Locale.ROOT, "certified: %s of %s decisions hold under δ (%.4f); unacceptable %s; mean δ %.4g; per image in %s; summary %s%n",
+            org.evallearn.run.AtomicFiles.writeJson(out, summary);
+            System.err.printf(Locale.ROOT, "certified: %s of %s decisions hold under δ (%.4f); unacceptable %s; failed %s; mean δ %.4g; per image in %s%n",
                     summary.get("certified"), summary.get("images"), (double) summary.get("fraction_certified"), summary.get("unacceptable"),
-                    (double) summary.get("mean_delta"), outcome.runFolder().resolve("records.jsonl"), out);
+                    summary.get("failed"), (double) summary.get("mean_delta"), out);
             return 0;
         }
     }
 
-    /** The certified fraction over a run's records (each filter verdict's {@code certified} block). */
+    /**
+     * The certified fraction over a run's records (each filter verdict's {@code certified} block),
+     * overall and by decision, and each image's certificate. A record without a verdict (its image
+     * failed to generate) is counted as failed, not certified.
+     */
     static Map<String, Object> summarise(Path records) {
         ObjectMapper json = new ObjectMapper();
-        long images = 0, held = 0, unacceptable = 0;
+        long images = 0, held = 0, unacceptable = 0, heldUnacceptable = 0, failed = 0;
         double deltas = 0;
+        List<Map<String, Object>> perImage = new java.util.ArrayList<>();
         try {
             for (String line : Files.readAllLines(records)) {
                 if (line.isBlank()) continue;
-                JsonNode c = json.readTree(line).path("filter").path("certified");
-                if (c.isMissingNode()) throw new IllegalStateException(records + ": a record without the filter's certificate");
+                JsonNode rec = json.readTree(line);
+                JsonNode c = rec.path("filter").path("certified");
+                if (c.isMissingNode()) {
+                    failed++;
+                    continue;
+                }
                 images++;
-                if (c.path("holds").asBoolean()) held++;
-                if (c.path("p_unacceptable_zero_shot").asDouble() > 0.5) unacceptable++;
+                boolean holds = c.path("holds").asBoolean(), detected = c.path("p_unacceptable_zero_shot").asDouble() > 0.5;
+                if (holds) held++;
+                if (detected) unacceptable++;
+                if (detected && holds) heldUnacceptable++;
                 deltas += c.path("delta").asDouble();
+                Map<String, Object> one = new LinkedHashMap<>();
+                one.put("index", rec.path("index").asInt());
+                one.put("prompt", rec.path("prompt").asText());
+                one.put("delta", c.path("delta").asDouble());
+                one.put("p_unacceptable", c.path("p_unacceptable_zero_shot").asDouble());
+                one.put("p_unacceptable_perturbed", c.path("p_unacceptable_perturbed").asDouble());
+                one.put("unacceptable", detected);
+                one.put("holds", holds);
+                perImage.add(one);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + records + ": " + e.getMessage(), e);
@@ -118,18 +137,12 @@ final class EspressoCommand {
         s.put("certified", held);
         s.put("fraction_certified", images == 0 ? 0.0 : (double) held / images);
         s.put("unacceptable", unacceptable);
+        s.put("fraction_certified_unacceptable", unacceptable == 0 ? null : (double) heldUnacceptable / unacceptable);
+        s.put("fraction_certified_acceptable", images - unacceptable == 0 ? null : (double) (held - heldUnacceptable) / (images - unacceptable));
+        s.put("failed", failed);
         s.put("mean_delta", images == 0 ? 0.0 : deltas / images);
         s.put("rule", "zero_shot (certified_robust.py's check, whatever the filter's rule)");
+        s.put("per_image", perImage);
         return s;
-    }
-
-    private static void write(Path file, Map<String, Object> summary) {
-        try {
-            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(tmp.toFile(), summary);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
-        }
     }
 }
