@@ -29,8 +29,25 @@ import picocli.CommandLine.Parameters;
 
 /** {@code evallearn espresso …}: Espresso's own commands beside {@code run}. */
 @Command(name = "espresso", mixinStandardHelpOptions = true, description = "Espresso's CLIP concept filter: fine-tune its text tower, certify its decisions.",
-        subcommands = {EspressoCommand.Train.class, EspressoCommand.Certify.class})
+        subcommands = {EspressoCommand.Train.class, EspressoCommand.Certify.class, EspressoCommand.ConvertTower.class})
 final class EspressoCommand {
+    /** Espresso's torch.save checkpoint → a safetensors text tower, through the strict reader (nothing unpickled). */
+    @Command(name = "convert-tower", mixinStandardHelpOptions = true,
+            description = "Convert Espresso's checkpoint (e.g. Zenodo's base_clip.pt: a torch.save zip whose 'textEncoder_state_dict' is the text"
+                    + " tower) to safetensors for text_encoder, reading tensor data only; any other pickle content is refused.")
+    static final class ConvertTower implements Callable<Integer> {
+        @Parameters(index = "0", description = "the .pt checkpoint") Path checkpoint;
+        @Parameters(index = "1", description = "the .safetensors to write") Path out;
+
+        @Override
+        public Integer call() {
+            if (!Files.isRegularFile(checkpoint)) throw new BadInputException(checkpoint + " is not a file");
+            int n = org.evallearn.espresso.FilterLoader.convertTower(checkpoint, out);
+            System.err.println("wrote " + n + " text-tower tensors to " + out + "; use it as \"text_encoder\" (checked against the CLIP model when loaded)");
+            return 0;
+        }
+    }
+
     /**
      * Fine-tunes the filter's CLIP text tower from an espresso train config (see docs/espresso.md);
      * the result lands in the technique cache (and at save_path), and its path is printed on stdout.
