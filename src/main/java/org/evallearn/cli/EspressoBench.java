@@ -67,8 +67,8 @@ final class EspressoBench {
     static final int CLIP_VOCAB = 49408;
 
     @Command(name = "espresso-filter", mixinStandardHelpOptions = true,
-            description = "Images/s of the tiny pipeline alone and with Espresso's filter (CLIP image pass, verdict, certificate) on a random CLIP"
-                    + " of --clip size; resident memory sampled while filtering. Prints JSON. Run with -Xms256m -Xmx256m -XX:+AlwaysPreTouch"
+            description = "Images/s of the tiny pipeline (64×64) alone and with Espresso's filter (CLIP image pass, verdict, certificate) on a"
+                    + " random CLIP of --clip size, batches of each alternating; resident memory sampled every --every images. Prints JSON. Run with -Xms256m -Xmx256m -XX:+AlwaysPreTouch"
                     + " so only native growth shows.")
     static final class Filter implements Callable<Integer> {
         @Option(names = "--clip", defaultValue = "tiny", description = "tiny, b32 or l14") String clip;
@@ -77,6 +77,8 @@ final class EspressoBench {
         @Option(names = "--batch", defaultValue = "8") int batch;
         @Option(names = "--every", defaultValue = "100", description = "sample memory every this many filtered images") int every;
         @Option(names = "--device") String device;
+        @Option(names = "--filter-only", description = "no generation: filter --images random 512×512 images (the memory figure), timing the filter alone")
+        boolean filterOnly;
 
         @Override
         public Integer call() throws IOException {
@@ -93,52 +95,87 @@ final class EspressoBench {
                 Technique.Espresso config = new Technique.Espresso(Optional.empty(), "a photo of a cat", "a photo of a dog",
                         Technique.EspressoRule.ZERO_SHOT, Optional.empty(), Metric.ClipModel.LARGE_PATCH14);
                 try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(dir.resolve("sd"), placement);
-                        PreparedTechnique filtered = EspressoTechnique.prepare(config, pipe, dir.resolve("clip"), placement, "bench")) {
+                        EspressoTechnique filtered = EspressoTechnique.prepare(config, pipe, dir.resolve("clip"), placement, "bench")) {
+                    if (filterOnly) {
+                        filterOnly(filtered, report);
+                        return print(json, report);
+                    }
                     // One warm-up batch each, so first-call allocations do not count.
-                    generate(pipe, null, Math.min(batch, images), null);
-                    generate(pipe, filtered, Math.min(batch, images), null);
-                    long t0 = System.nanoTime();
-                    generate(pipe, null, images, null);
-                    double plain = (System.nanoTime() - t0) / 1e9;
+                    generate(pipe, null, 0);
+                    generate(pipe, filtered, 0);
+                    // Plain and filtered batches alternate, so load from other processes falls on both alike.
                     ArrayNode samples = report.putArray("memory_while_filtering");
-                    long t1 = System.nanoTime();
-                    int unacceptable = generate(pipe, filtered, images, samples);
-                    double withFilter = (System.nanoTime() - t1) / 1e9;
-                    report.put("images_per_s_without_filter", images / plain).put("images_per_s_with_filter", images / withFilter)
-                            .put("filter_ms_per_image", (withFilter - plain) * 1e3 / images).put("unacceptable", unacceptable);
+                    long plain = 0, withFilter = 0;
+                    int unacceptable = 0;
+                    for (int done = 0; done < images; ) {
+                        int k = Math.min(batch, images - done);
+                        long t0 = System.nanoTime();
+                        generate(pipe, null, done);
+                        long t1 = System.nanoTime();
+                        unacceptable += generate(pipe, filtered, done);
+                        long t2 = System.nanoTime();
+                        plain += t1 - t0;
+                        withFilter += t2 - t1;
+                        int before = done;
+                        done += k;
+                        if (before == 0 || done / every != before / every || done == images) {
+                            BenchCommand.Memory.sample(samples.addObject().put("image", done));
+                        }
+                    }
+                    report.put("images_per_s_without_filter", images / (plain / 1e9)).put("images_per_s_with_filter", images / (withFilter / 1e9))
+                            .put("filter_ms_per_image", (withFilter - plain) / 1e6 / images).put("unacceptable", unacceptable);
                 }
             } finally {
                 deleteTree(dir);
             }
-            System.out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(report));
-            return 0;
+            return print(json, report);
         }
 
-        /** Generates {@code n} images in batches, through the filter when given; returns how many it judged unacceptable. */
-        private int generate(StableDiffusionPipeline pipe, PreparedTechnique filter, int n, ArrayNode samples) {
+        /** Filters random images in batches, sampling memory; no generation. */
+        private void filterOnly(EspressoTechnique filtered, ObjectNode report) {
+            java.util.SplittableRandom random = new java.util.SplittableRandom(0);
+            ArrayNode samples = report.putArray("memory_while_filtering");
+            long nanos = 0;
             int unacceptable = 0;
-            for (int done = 0; done < n; ) {
-                int k = Math.min(batch, n - done);
-                List<String> prompts = new ArrayList<>();
-                long[] seeds = new long[k];
+            for (int done = 0; done < images; ) {
+                int k = Math.min(batch, images - done);
+                List<org.evallearn.image.RgbImage> batchImages = new ArrayList<>();
                 for (int i = 0; i < k; i++) {
-                    prompts.add("a photo number " + (done + i));
-                    seeds[i] = done + i;
-                }
-                GenerationRequest r = new GenerationRequest(prompts, null, seeds, steps, 7.5, null, 64, 64);
-                try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
-                    if (filter == null) {
-                        pipe.generate(r);
-                    } else {
-                        for (PreparedTechnique.Judged j : filter.generateJudged(r)) {
-                            if (Boolean.TRUE.equals(j.filter().get("unacceptable"))) unacceptable++;
-                        }
+                    byte[] rgb = new byte[512 * 512 * 3];
+                    for (int j = 0; j < rgb.length; j += 8) {
+                        long bits = random.nextLong();
+                        for (int b = 0; b < 8 && j + b < rgb.length; b++) rgb[j + b] = (byte) (bits >>> (8 * b));
                     }
+                    batchImages.add(new org.evallearn.image.RgbImage(512, 512, rgb));
                 }
+                long t0 = System.nanoTime();
+                for (PreparedTechnique.Judged j : filtered.filter(batchImages)) if (Boolean.TRUE.equals(j.filter().get("unacceptable"))) unacceptable++;
+                nanos += System.nanoTime() - t0;
                 int before = done;
                 done += k;
-                if (samples != null && (before == 0 || done / every != before / every || done == n)) {
-                    BenchCommand.Memory.sample(samples.addObject().put("image", done));
+                if (before == 0 || done / every != before / every || done == images) BenchCommand.Memory.sample(samples.addObject().put("image", done));
+            }
+            report.put("filter_only", true).put("filter_ms_per_image", nanos / 1e6 / images).put("unacceptable", unacceptable);
+        }
+
+        /** One batch of images from index {@code from}, through the filter when given; returns how many it judged unacceptable. */
+        private int generate(StableDiffusionPipeline pipe, PreparedTechnique filter, int from) {
+            int k = Math.min(batch, Math.max(1, images - from));
+            List<String> prompts = new ArrayList<>();
+            long[] seeds = new long[k];
+            for (int i = 0; i < k; i++) {
+                prompts.add("a photo number " + (from + i));
+                seeds[i] = from + i;
+            }
+            GenerationRequest r = new GenerationRequest(prompts, null, seeds, steps, 7.5, null, 64, 64);
+            int unacceptable = 0;
+            try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
+                if (filter == null) {
+                    pipe.generate(r);
+                } else {
+                    for (PreparedTechnique.Judged j : filter.generateJudged(r)) {
+                        if (Boolean.TRUE.equals(j.filter().get("unacceptable"))) unacceptable++;
+                    }
                 }
             }
             return unacceptable;
@@ -197,6 +234,11 @@ final class EspressoBench {
             System.out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(report));
             return 0;
         }
+    }
+
+    private static int print(ObjectMapper json, ObjectNode report) throws IOException {
+        System.out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+        return 0;
     }
 
     static Size size(String name) {
