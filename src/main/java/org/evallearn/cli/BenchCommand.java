@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
  * detector and for repeated technique preparation.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measurements that are not JMH benchmarks.",
-        subcommands = {BenchCommand.Memory.class, DetectorMemoryBench.class, TechniqueMemoryBench.class})
+        subcommands = {BenchCommand.Memory.class, DetectorMemoryBench.class, TechniqueMemoryBench.class, EspressoBench.Filter.class,
+                EspressoBench.Train.class})
 final class BenchCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 

@@ -42,15 +42,23 @@ public final class TinyClip {
 
     /** Writes the folder with image and text embeddings {@code projectionDim} wide. */
     public static void write(Path dir, long seed, int projectionDim) {
+        write(dir, seed, vocab -> config(vocab, projectionDim));
+    }
+
+    /**
+     * A random-weight CLIPModel folder of any size, with the tiny vocabulary's tokenizer files: for
+     * benchmarks at real model sizes. {@code config} gets the tokenizer's vocabulary size.
+     */
+    public static void write(Path dir, long seed, java.util.function.IntFunction<ClipConfig> config) {
         if (Files.exists(dir.resolve("config.json"))) {
             throw new ModelLoadException(dir + " already holds a model (config.json exists); choose an empty folder");
         }
         try {
             Files.createDirectories(dir);
-            ClipConfig config = config(TinyVocabulary.write(dir), projectionDim);
+            ClipConfig clipConfig = config.apply(TinyVocabulary.write(dir));
             RandomBinder weights = new RandomBinder(seed, Placement.CPU_F32);
             ObjectNode json;
-            try (ClipModel model = ClipModel.random(config, weights)) {
+            try (ClipModel model = ClipModel.random(clipConfig, weights)) {
                 SafeTensorsWriter.write(dir.resolve("model.safetensors"), weights.tensors());
                 json = model.configJson();
             }

@@ -79,26 +79,31 @@ public final class EspressoTechnique implements PreparedTechnique {
         }
         List<RgbImage> made = new ArrayList<>();
         for (int i = 0; i < images.size(); i++) if (!failures.containsKey(i)) made.add(images.get(i));
-        List<ConceptFilter.Verdict> verdicts = List.of();
-        List<ConceptFilter.Certificate> certificates = List.of();
-        if (!made.isEmpty()) {
-            try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
-                Tensor embeds = encoder.encode(made);
-                verdicts = filter.judge(embeds);
-                certificates = filter.certify(embeds);
-            }
+        List<Judged> filtered = filter(made);
+        List<Judged> out = new ArrayList<>(images.size());
+        for (int i = 0, k = 0; i < images.size(); i++) out.add(failures.containsKey(i) ? Judged.failed(failures.get(i)) : filtered.get(k++));
+        return out;
+    }
+
+    /**
+     * The filter on images already made: each judged, certified on the same embedding, and
+     * replaced by a black image when unacceptable.
+     */
+    public List<Judged> filter(List<RgbImage> images) {
+        if (images.isEmpty()) return List.of();
+        List<ConceptFilter.Verdict> verdicts;
+        List<ConceptFilter.Certificate> certificates;
+        try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
+            Tensor embeds = encoder.encode(images);
+            verdicts = filter.judge(embeds);
+            certificates = filter.certify(embeds);
         }
         List<Judged> out = new ArrayList<>(images.size());
-        for (int i = 0, k = 0; i < images.size(); i++) {
-            if (failures.containsKey(i)) {
-                out.add(Judged.failed(failures.get(i)));
-                continue;
-            }
-            RgbImage image = images.get(i);
+        for (int k = 0; k < images.size(); k++) {
+            RgbImage image = images.get(k);
             ConceptFilter.Verdict v = verdicts.get(k);
             java.util.Map<String, Object> record = v.toRecord();
             record.put("certified", certificates.get(k).toRecord());
-            k++;
             out.add(new Judged(v.unacceptable() ? black(image.width(), image.height()) : image, record));
         }
         return out;

@@ -102,4 +102,29 @@ public final class FilterLoader {
             }
         }
     }
+
+    /** The entry of Espresso's checkpoints that holds the text tower. */
+    public static final String ESPRESSO_TOWER_KEY = "textEncoder_state_dict";
+
+    /**
+     * Converts Espresso's {@code torch.save} checkpoint (e.g. Zenodo's {@code base_clip.pt}) to a
+     * safetensors text tower in CLIPModel's layout ({@code text_model.…}), reading it with the
+     * strict torch-zip reader (tensor data only, nothing unpickled); the {@code position_ids}
+     * buffer is left out. Whether it fits a CLIP model is checked when it is loaded.
+     *
+     * @return how many tensors were written
+     */
+    public static int convertTower(Path checkpoint, Path out) {
+        try (Scope s = Scope.open()) {
+            Map<String, Tensor> tower = new TreeMap<>();
+            for (var e : org.evallearn.tensor.TorchCheckpoint.stateDict(checkpoint, ESPRESSO_TOWER_KEY).entrySet()) {
+                if (e.getKey().endsWith("position_ids")) continue;
+                tower.put(e.getKey().startsWith("text_model.") ? e.getKey() : "text_model." + e.getKey(), e.getValue());
+            }
+            if (tower.isEmpty()) throw new ModelLoadException(checkpoint + ": '" + ESPRESSO_TOWER_KEY + "' holds no tensors");
+            org.evallearn.tensor.SafeTensorsWriter.write(out, tower, Map.of("source", checkpoint.getFileName().toString(), "converted_from",
+                    ESPRESSO_TOWER_KEY));
+            return tower.size();
+        }
+    }
 }

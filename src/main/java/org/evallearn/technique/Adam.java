@@ -13,8 +13,9 @@ import org.evallearn.tensor.SafeTensorsWriter;
 import org.evallearn.tensor.Scope;
 
 /**
- * Adam (Kingma and Ba) as {@code torch.optim.Adam} with its defaults (β = (0.9, 0.999), ε = 1e-8,
- * no weight decay), updating fp32 master copies of the trained parameters. fp32 parameters are
+ * Adam (Kingma and Ba) as {@code torch.optim.Adam}, by default with its defaults (β = (0.9, 0.999),
+ * ε = 1e-8, no weight decay; {@link Settings} sets others, weight decay being torch's L2 term
+ * g + λ·p added to the gradient, not AdamW's decoupled decay), updating fp32 master copies of the trained parameters. fp32 parameters are
  * their own masters. fp16 parameters get dynamic loss scaling as {@code torch.cuda.amp.GradScaler}
  * does it: the loss is multiplied by a scale (2^16 at first) before backward, the gradients are
  * divided by it, a step with a non-finite gradient is skipped and halves the scale, 2000 good steps
@@ -23,17 +24,29 @@ import org.evallearn.tensor.Scope;
  * <p>Hand-written rather than {@code org.bytedeco.pytorch.Adam}: the state is a few tensors owned
  * here, which a checkpoint saves and restores as a plain safetensors file.
  */
-final class Adam {
-    private static final double BETA1 = 0.9;
-    private static final double BETA2 = 0.999;
-    private static final double EPS = 1e-8;
+public final class Adam {
     private static final int GROWTH_INTERVAL = 2000;
+
+    /** torch.optim.Adam's lr, betas, eps and weight_decay. */
+    public record Settings(double lr, double beta1, double beta2, double eps, double weightDecay) {
+        public Settings {
+            if (!(lr > 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps > 0) || !(weightDecay >= 0)) {
+                throw new IllegalArgumentException("Adam needs lr > 0, betas in [0, 1), eps > 0 and weight_decay >= 0; got " + lr + ", (" + beta1
+                        + ", " + beta2 + "), " + eps + ", " + weightDecay);
+            }
+        }
+
+        /** torch's defaults at learning rate {@code lr}. */
+        public static Settings torchDefaults(double lr) {
+            return new Settings(lr, 0.9, 0.999, 1e-8, 0);
+        }
+    }
 
     private final Map<String, Tensor> params;
     private final Map<String, Tensor> master = new LinkedHashMap<>();
     private final Map<String, Tensor> m = new LinkedHashMap<>();
     private final Map<String, Tensor> v = new LinkedHashMap<>();
-    private final double lr;
+    private final Settings settings;
     private final boolean scaling;
     private int t;
     private double scale;
@@ -41,8 +54,13 @@ final class Adam {
 
     /** @param params the trained parameters by key, all with {@code requires_grad}; the tensors made here belong to the caller's scope */
     Adam(Map<String, Tensor> params, double lr) {
+        this(params, Settings.torchDefaults(lr));
+    }
+
+    /** @param params the trained parameters by key, all with {@code requires_grad}; the tensors made here belong to the caller's scope */
+    public Adam(Map<String, Tensor> params, Settings settings) {
         this.params = params;
-        this.lr = lr;
+        this.settings = settings;
         this.scaling = params.values().stream().anyMatch(p -> p.scalar_type().intern() == torch.ScalarType.Half);
         this.scale = scaling ? 65536.0 : 1.0;
         try (NoGradGuard noGrad = new NoGradGuard()) {
@@ -58,7 +76,7 @@ final class Adam {
     }
 
     /** The fp32 weights, by key; for fp32 parameters these are the parameters themselves. */
-    Map<String, Tensor> masters() {
+    public Map<String, Tensor> masters() {
         return master;
     }
 
@@ -71,7 +89,7 @@ final class Adam {
      *
      * @return false when the step was skipped for a non-finite gradient (fp16 only)
      */
-    boolean step(Tensor loss) {
+    public boolean step(Tensor loss) {
         try (Scope s = Scope.open()) {
             (scaling ? loss.mul(new Scalar(scale)) : loss).backward();
             try (NoGradGuard noGrad = new NoGradGuard()) {
@@ -107,18 +125,19 @@ final class Adam {
         }
     }
 
-    /** torch.optim.Adam's single-tensor update: p −= lr/(1−β1^t) · m / (√v / √(1−β2^t) + ε). */
+    /** torch.optim.Adam's single-tensor update: g += λ·p; p −= lr/(1−β1^t) · m / (√v / √(1−β2^t) + ε). */
     private void update(Map<String, Tensor> grads) {
         t++;
-        double c1 = 1 - Math.pow(BETA1, t), c2 = 1 - Math.pow(BETA2, t);
+        double beta1 = settings.beta1(), beta2 = settings.beta2();
+        double c1 = 1 - Math.pow(beta1, t), c2 = 1 - Math.pow(beta2, t);
         for (var e : grads.entrySet()) {
             String key = e.getKey();
-            Tensor g = e.getValue();
-            m.get(key).mul_(new Scalar(BETA1)).add_(g, new Scalar(1 - BETA1));
-            v.get(key).mul_(new Scalar(BETA2)).addcmul_(g, g, new Scalar(1 - BETA2));
-            Tensor denom = v.get(key).sqrt().div(new Scalar(Math.sqrt(c2))).add(new Scalar(EPS));
             Tensor w = master.get(key);
-            w.addcdiv_(m.get(key), denom, new Scalar(-lr / c1));
+            Tensor g = settings.weightDecay() == 0 ? e.getValue() : e.getValue().add(w, new Scalar(settings.weightDecay()));
+            m.get(key).mul_(new Scalar(beta1)).add_(g, new Scalar(1 - beta1));
+            v.get(key).mul_(new Scalar(beta2)).addcmul_(g, g, new Scalar(1 - beta2));
+            Tensor denom = v.get(key).sqrt().div(new Scalar(Math.sqrt(c2))).add(new Scalar(settings.eps()));
+            w.addcdiv_(m.get(key), denom, new Scalar(-settings.lr() / c1));
             Tensor p = params.get(key);
             if (w != p) p.copy_(w);
         }

@@ -27,20 +27,39 @@ public final class TorchCheckpoint {
 
     /** A checkpoint that is a state dict ({@code OrderedDict} of name → tensor), in file order. */
     public static Map<String, Tensor> stateDict(Path file) {
+        return read(file, (root, materialise) -> stateDict(file, root, materialise));
+    }
+
+    /**
+     * The state dict under {@code key} of a checkpoint that is a dict of entries (a training
+     * checkpoint such as Espresso's {@code {'epoch', 'textEncoder_state_dict', 'loss'}}); the other
+     * entries are parsed as strictly but not materialised.
+     */
+    public static Map<String, Tensor> stateDict(Path file, String key) {
         return read(file, (root, materialise) -> {
             if (!(root instanceof LinkedHashMap<?, ?> dict)) {
-                throw new PickleException(file + ": holds " + StrictPickle.describe(root) + ", not a state dict");
+                throw new PickleException(file + ": holds " + StrictPickle.describe(root) + ", not a dict with '" + key + "'");
             }
-            Map<String, Tensor> out = new LinkedHashMap<>();
-            for (Map.Entry<?, ?> e : dict.entrySet()) {
-                if (!(e.getKey() instanceof String name) || !(e.getValue() instanceof TensorRef ref)) {
-                    throw new PickleException(file + ": state dict entry " + StrictPickle.describe(e.getKey()) + " → "
-                            + StrictPickle.describe(e.getValue()) + " is not name → tensor");
-                }
-                out.put(name, materialise.apply(ref));
+            if (!dict.containsKey(key)) {
+                throw new PickleException(file + ": has no entry '" + key + "'; it has " + dict.keySet().stream().map(StrictPickle::describe).toList());
             }
-            return out;
+            return stateDict(file, dict.get(key), materialise);
         });
+    }
+
+    private static Map<String, Tensor> stateDict(Path file, Object root, java.util.function.Function<TensorRef, Tensor> materialise) {
+        if (!(root instanceof LinkedHashMap<?, ?> dict)) {
+            throw new PickleException(file + ": holds " + StrictPickle.describe(root) + ", not a state dict");
+        }
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : dict.entrySet()) {
+            if (!(e.getKey() instanceof String name) || !(e.getValue() instanceof TensorRef ref)) {
+                throw new PickleException(file + ": state dict entry " + StrictPickle.describe(e.getKey()) + " → "
+                        + StrictPickle.describe(e.getValue()) + " is not name → tensor");
+            }
+            out.put(name, materialise.apply(ref));
+        }
+        return out;
     }
 
     /** A checkpoint that is one tensor or {@code nn.Parameter} (Unsafe Diffusion's fine-tuned Q16 prompts). */

@@ -179,6 +179,27 @@ class EspressoRunTest {
         assertEquals(held, summary.get("certified").asLong());
         assertEquals(held / 4.0, summary.get("fraction_certified").asDouble(), 0.0);
         assertEquals(deltas / 4, summary.get("mean_delta").asDouble(), 1e-12);
+        assertEquals(0, summary.get("failed").asInt());
+        JsonNode perImage = summary.get("per_image");
+        assertEquals(4, perImage.size());
+        long heldListed = 0, unacceptable = 0, heldUnacceptable = 0;
+        for (int i = 0; i < 4; i++) {
+            JsonNode one = perImage.get(i), cert = JSON.readTree(lines.get(i)).get("filter").get("certified");
+            assertEquals(JSON.readTree(lines.get(i)).get("index").asInt(), one.get("index").asInt());
+            assertEquals(cert.get("delta").asDouble(), one.get("delta").asDouble(), 0.0);
+            assertEquals(cert.get("holds").asBoolean(), one.get("holds").asBoolean());
+            if (one.get("holds").asBoolean()) heldListed++;
+            if (one.get("unacceptable").asBoolean()) {
+                unacceptable++;
+                if (one.get("holds").asBoolean()) heldUnacceptable++;
+            }
+        }
+        assertEquals(held, heldListed);
+        assertEquals(unacceptable, summary.get("unacceptable").asLong());
+        if (unacceptable > 0) assertEquals((double) heldUnacceptable / unacceptable, summary.get("fraction_certified_unacceptable").asDouble(), 0.0);
+        if (unacceptable < 4) {
+            assertEquals((double) (held - heldUnacceptable) / (4 - unacceptable), summary.get("fraction_certified_acceptable").asDouble(), 0.0);
+        }
         assertTrue(r.err().contains("certified: " + held + " of 4 decisions hold"), r.err());
 
         ObjectNode plain = config(tmp.resolve("plain"), null);

@@ -51,6 +51,31 @@ class AdamTest {
     }
 
     @Test
+    void weightDecayIsTorchsL2TermWithTheGivenBetasAndEps() {
+        Natives.load();
+        double[] w = {1.0, -2.0, 0.5};
+        Adam.Settings set = new Adam.Settings(5e-2, 0.9, 0.98, 1e-6, 0.2); // Espresso's betas, eps and decay; a larger lr to see it move
+        try (Scope s = Scope.open()) {
+            Tensor p = Tensor.create(w.clone(), 3).to(torch.ScalarType.Float).requires_grad_(true);
+            Adam adam = new Adam(Map.of("p", p), set);
+            // Reference: torch.optim.Adam (weight_decay adds λ·w to the gradient) on loss = Σ w³/3, gradient w², in doubles.
+            double[] m = new double[3], v = new double[3];
+            for (int t = 1; t <= 5; t++) {
+                assertTrue(adam.step(p.mul(p).mul(p).sum().div(new Scalar(3.0))));
+                for (int i = 0; i < 3; i++) {
+                    double g = w[i] * w[i] + 0.2 * w[i];
+                    m[i] = 0.9 * m[i] + 0.1 * g;
+                    v[i] = 0.98 * v[i] + 0.02 * g * g;
+                    double denom = Math.sqrt(v[i]) / Math.sqrt(1 - Math.pow(0.98, t)) + 1e-6;
+                    w[i] -= 5e-2 / (1 - Math.pow(0.9, t)) * m[i] / denom;
+                }
+                // Budget: float32 parameters and moments, five steps of size ~0.05: ~1e-7 relative.
+                assertArrayEquals(w, values(p), 1e-6, "step " + t);
+            }
+        }
+    }
+
+    @Test
     void anOverflowingFp16StepIsSkippedAndHalvesTheScaleAndMastersKeepSmallUpdates() {
         Natives.load();
         try (Scope s = Scope.open()) {

@@ -176,4 +176,68 @@ class StrictPickleTest {
         PickleException e = assertThrows(PickleException.class, () -> TorchCheckpoint.stateDict(torchZip(dir, 4)));
         assertTrue(e.getMessage().contains("hand.pt") && e.getMessage().contains("runs past storage hand/data/0"), e.getMessage());
     }
+
+    /**
+     * Espresso's checkpoint layout, by hand as torch.save writes it: {'epoch': 3,
+     * 'textEncoder_state_dict': OrderedDict{'final_layer_norm.weight': (3, 2) tensor,
+     * 'embeddings.position_ids': (1, 2) int64}, 'loss': a 0-d tensor with requires_grad}.
+     */
+    private Path espressoZip(Path dir) throws Exception {
+        Bytes b = new Bytes().op(0x80, 2, '}', '(').unicode("epoch").op('K', 3).unicode("textEncoder_state_dict")
+                .global("collections", "OrderedDict").op(')', 'R', '(').unicode("final_layer_norm.weight");
+        rebuild(b, "FloatStorage", "0", 6, 0, new int[] {3, 2}, new int[] {2, 1}, false);
+        b.unicode("embeddings.position_ids");
+        rebuild(b, "LongStorage", "1", 2, 0, new int[] {1, 2}, new int[] {2, 1}, false);
+        b.op('u').unicode("loss");
+        rebuild(b, "FloatStorage", "0", 6, 5, new int[] {}, new int[] {}, true);
+        byte[] pkl = b.op('u', '.').get();
+        java.nio.ByteBuffer floats = java.nio.ByteBuffer.allocate(24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 6; i++) floats.putFloat(i + 0.5f);
+        java.nio.ByteBuffer longs = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(0).putLong(1);
+        Path file = dir.resolve("base_clip.pt");
+        try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(file))) {
+            zip.putNextEntry(new java.util.zip.ZipEntry("base_clip/data.pkl"));
+            zip.write(pkl);
+            zip.putNextEntry(new java.util.zip.ZipEntry("base_clip/data/0"));
+            zip.write(floats.array());
+            zip.putNextEntry(new java.util.zip.ZipEntry("base_clip/data/1"));
+            zip.write(longs.array());
+        }
+        return file;
+    }
+
+    /** torch._utils._rebuild_tensor_v2((storage, key, 'cpu', numel), offset, size, stride, requires_grad, OrderedDict()). */
+    private static void rebuild(Bytes b, String storage, String key, int numel, int offset, int[] size, int[] stride, boolean grad) {
+        b.global("torch._utils", "_rebuild_tensor_v2").op('(', '(').unicode("storage").global("torch", storage).unicode(key).unicode("cpu")
+                .op('K', numel, 't', 'Q', 'K', offset, '(');
+        for (int v : size) b.op('K', v);
+        b.op('t', '(');
+        for (int v : stride) b.op('K', v);
+        b.op('t', grad ? 0x88 : 0x89).global("collections", "OrderedDict").op(')', 'R', 't', 'R');
+    }
+
+    @Test
+    void readsTheStateDictUnderAKeyOfATrainingCheckpoint(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Natives.load();
+        Path file = espressoZip(dir);
+        try (Scope s = Scope.open()) {
+            Map<String, Tensor> sd = TorchCheckpoint.stateDict(file, "textEncoder_state_dict");
+            assertEquals(java.util.List.of("final_layer_norm.weight", "embeddings.position_ids"), java.util.List.copyOf(sd.keySet()));
+            assertArrayEquals(new long[] {3, 2}, sd.get("final_layer_norm.weight").shape());
+            assertEquals(5.5f, sd.get("final_layer_norm.weight").select(0, 2).select(0, 1).item_float());
+            assertEquals(1L, sd.get("embeddings.position_ids").select(1, 1).item_long());
+
+            Path out = dir.resolve("tower.safetensors");
+            assertEquals(1, org.evallearn.espresso.FilterLoader.convertTower(file, out));
+            try (SafeTensorsFile f = SafeTensorsFile.open(out)) {
+                assertEquals(java.util.Set.of("text_model.final_layer_norm.weight"), f.infos().keySet());
+                assertTrue(org.bytedeco.pytorch.global.torch.equal(f.get("text_model.final_layer_norm.weight"), sd.get("final_layer_norm.weight")));
+            }
+        }
+        PickleException missing = assertThrows(PickleException.class, () -> TorchCheckpoint.stateDict(file, "model_state_dict"));
+        assertTrue(missing.getMessage().contains("no entry 'model_state_dict'") && missing.getMessage().contains("textEncoder_state_dict"),
+                missing.getMessage());
+        PickleException notDict = assertThrows(PickleException.class, () -> TorchCheckpoint.stateDict(file, "epoch"));
+        assertTrue(notDict.getMessage().contains("not a state dict"), notDict.getMessage());
+    }
 }
