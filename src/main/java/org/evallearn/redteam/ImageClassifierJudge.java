@@ -1,6 +1,5 @@
 package org.evallearn.redteam;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.evallearn.image.RgbImage;
 import org.evallearn.imagecls.ImageClassifier;
@@ -30,26 +29,7 @@ public final class ImageClassifierJudge implements ImageJudge {
 
     @Override
     public List<Verdict> judge(List<RgbImage> images) {
-        List<ImageClassifier.Prediction> predictions;
-        try {
-            predictions = classifier.classify(images);
-        } catch (RuntimeException batchFailure) {
-            List<Verdict> out = new ArrayList<>(images.size());
-            for (RgbImage image : images) out.add(judgeOne(image));
-            return out;
-        }
-        List<Verdict> out = new ArrayList<>(predictions.size());
-        for (ImageClassifier.Prediction p : predictions) out.add(rule.decide(name, p.labels(), p.scores()));
-        return out;
-    }
-
-    private Verdict judgeOne(RgbImage image) {
-        try {
-            ImageClassifier.Prediction p = classifier.classify(java.util.Collections.singletonList(image)).get(0);
-            return rule.decide(name, p.labels(), p.scores());
-        } catch (RuntimeException e) {
-            return Verdict.failed(name, e.getClass().getSimpleName() + ": " + e.getMessage());
-        }
+        return BatchVerdicts.judge(name, images, classifier::classify, p -> rule.decide(name, p.labels(), p.scores()));
     }
 
     @Override

@@ -1,6 +1,5 @@
 package org.evallearn.redteam;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.evallearn.textcls.TextClassifier;
 
@@ -30,25 +29,7 @@ public final class TextClassifierJudge implements PromptJudge {
 
     @Override
     public List<Verdict> judge(List<String> prompts) {
-        List<TextClassifier.Prediction> predictions;
-        try {
-            predictions = classifier.classify(prompts);
-        } catch (RuntimeException batchFailure) {
-            List<Verdict> out = new ArrayList<>(prompts.size());
-            for (String prompt : prompts) out.add(judgeOne(prompt));
-            return out;
-        }
-        List<Verdict> out = new ArrayList<>(predictions.size());
-        for (TextClassifier.Prediction p : predictions) out.add(decide(p));
-        return out;
-    }
-
-    private Verdict judgeOne(String prompt) {
-        try {
-            return decide(classifier.classify(java.util.Collections.singletonList(prompt)).get(0));
-        } catch (RuntimeException e) {
-            return Verdict.failed(name, e.getClass().getSimpleName() + ": " + e.getMessage());
-        }
+        return BatchVerdicts.judge(name, prompts, classifier::classify, this::decide);
     }
 
     /** Detail: the top label, and the truncation where the prompt was longer than the model takes (ART's judges would fail on it). */
