@@ -118,6 +118,57 @@ public final class Artefacts {
         return store.require(artefactId, Optional.empty());
     }
 
+    /**
+     * A metric's data file: the config's {@code key} when given, else the first file of the
+     * manifest artefact {@code artefactId} when this build's manifest has it and it is downloaded;
+     * otherwise a {@link StoreException} naming the key to set and the pull command.
+     */
+    public Path dataFile(Optional<Path> configured, String artefactId, String key) {
+        if (configured.isPresent()) return configured.get();
+        return cachedData(artefactId).map(d -> d.resolve(store.manifest().get(artefactId).files().get(0).path()))
+                .orElseThrow(() -> missingData(artefactId, key));
+    }
+
+    /** A metric's data folder (COCO-2017): as {@link #dataFile}, the artefact's folder instead of its first file. */
+    public Path dataFolder(Optional<Path> configured, String artefactId, String key) {
+        if (configured.isPresent()) return configured.get();
+        return cachedData(artefactId).orElseThrow(() -> missingData(artefactId, key));
+    }
+
+    private Optional<Path> cachedData(String artefactId) {
+        Optional<Manifest.Artefact> a = store.manifest().find(artefactId);
+        if (a.isEmpty() || !store.isCached(a.get(), Optional.empty())) return Optional.empty();
+        return Optional.of(store.directory(a.get()));
+    }
+
+    private StoreException missingData(String artefactId, String key) {
+        Optional<Manifest.Artefact> a = store.manifest().find(artefactId);
+        return new StoreException(key + " is not set and no " + artefactId + " data is downloaded; "
+                + (a.isPresent() ? "run `" + ArtefactStore.pullCommand(a.get(), Optional.empty()) + "`, or " : "") + "set " + key + " to a local copy");
+    }
+
+    /**
+     * FID's Inception-v3: under {@code model: tiny} torchvision's architecture on seeded random
+     * weights, made in memory; else the {@code inception-v3} artefact (torchvision's IMAGENET1K_V1
+     * state dict converted to {@code model.safetensors}).
+     */
+    public org.evallearn.inception.InceptionV3 inception(ModelRef model, org.evallearn.tensor.Placement placement) {
+        if (model instanceof ModelRef.Tiny) return org.evallearn.inception.InceptionV3.random(new org.evallearn.tensor.RandomBinder(TINY_SEED, placement));
+        return org.evallearn.inception.InceptionV3.load(requireInception(), placement);
+    }
+
+    /** The Inception-v3 folder, checked before a run starts (nothing under {@code model: tiny}). */
+    public Path requireInception() {
+        if (store.manifest().find(INCEPTION).isEmpty()) {
+            throw new StoreException("fid needs torchvision's Inception-v3 (IMAGENET1K_V1) as " + INCEPTION + " in the model store, and this build's"
+                    + " manifest has no such entry: convert inception_v3_google-0cc3c7bd.pth to model.safetensors with a tensor-only tool and put it in "
+                    + settings.home().resolve("models").resolve(INCEPTION));
+        }
+        return store.require(INCEPTION, Optional.empty());
+    }
+
+    static final String INCEPTION = "inception-v3";
+
     /** Makes {@code models/tiny/<name>} once: written to a temporary folder and moved into place, so a half-written model is never used. */
     private Path tiny(String name, BiConsumer<Path, Long> writer) {
         Path dir = settings.home().resolve("models").resolve("tiny").resolve(name);
