@@ -69,6 +69,25 @@ public final class Artefacts {
         return store.require("q16-prompts", Optional.empty());
     }
 
+    /**
+     * NudeNet for {@code model}: under {@code model: tiny} the real file when it is downloaded,
+     * else a tiny random network of NudeNet's YOLO shape and signature (its verdicts mean nothing,
+     * as the tiny pipeline's images do), so every metric has an offline path.
+     */
+    public Path nudenet(ModelRef run, NudeNetSettings.Model model) {
+        if (run instanceof ModelRef.Tiny && !store.isCached(store.manifest().get(model.artefact()), Optional.empty())) {
+            return tiny("nudenet-" + model.id, (dir, seed) -> {
+                try {
+                    Files.createDirectories(dir);
+                    Files.write(dir.resolve(model.fileName()), org.evallearn.detect.TinyOnnx.yoloShaped(model.inputSize, seed));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }).resolve(model.fileName());
+        }
+        return nudenet(model);
+    }
+
     /** {@code 320n.onnx} or {@code 640m.onnx}, as asr_i2p's nudenet_model picks. */
     public Path nudenet(NudeNetSettings.Model model) {
         return store.require(model.artefact(), Optional.empty()).resolve(model.fileName());
@@ -160,9 +179,9 @@ public final class Artefacts {
     /** The Inception-v3 folder, checked before a run starts (nothing under {@code model: tiny}). */
     public Path requireInception() {
         if (store.manifest().find(INCEPTION).isEmpty()) {
-            throw new StoreException("fid needs torchvision's Inception-v3 (IMAGENET1K_V1) as " + INCEPTION + " in the model store, and this build's"
-                    + " manifest has no such entry: convert inception_v3_google-0cc3c7bd.pth to model.safetensors with a tensor-only tool and put it in "
-                    + settings.home().resolve("models").resolve(INCEPTION));
+            throw new StoreException("fid needs torchvision's Inception-v3 (IMAGENET1K_V1, inception_v3_google-0cc3c7bd.pth converted to"
+                    + " model.safetensors with a tensor-only tool) as the model-store artefact " + INCEPTION + ", and this build's manifest has no such"
+                    + " entry yet; fid runs with model: tiny only");
         }
         return store.require(INCEPTION, Optional.empty());
     }

@@ -408,7 +408,7 @@ public final class Runner {
                     List<RgbImage> images = generated.stream().map(PreparedTechnique.Judged::image).toList();
                     if (experiment.saveImages() && !fromFiles) saveImages(runFolder, pass, batch, images, experiment.blurSavedImages());
                     Map<String, List<Judgement>> judgements = judge(detectors, images, failed);
-                    Map<String, List<Map<String, Object>>> measured = measure(measures, images, batch);
+                    Map<String, List<Map<String, Object>>> measured = measure(pass.measures(), measures, images, batch);
                     log.write(records(pass, batch, judgements, measured, generated));
                 }
                 int imagesDone = start + batch.size();
@@ -436,10 +436,12 @@ public final class Runner {
     }
 
     /** Every measure's records of the batch; a measure that throws fails the batch for it alone, as a detector does. */
-    private Map<String, List<Map<String, Object>>> measure(List<ImageMeasure> measures, List<RgbImage> images, List<Item> batch) {
+    private Map<String, List<Map<String, Object>>> measure(List<PassRequest.MeasureSpec> specs, List<ImageMeasure> measures, List<RgbImage> images,
+            List<Item> batch) {
         Map<String, List<Map<String, Object>>> out = new LinkedHashMap<>();
         List<Prompt> prompts = batch.stream().map(Item::prompt).toList();
-        for (ImageMeasure m : measures) {
+        for (int k = 0; k < measures.size(); k++) {
+            ImageMeasure m = measures.get(k);
             List<Map<String, Object>> r;
             try {
                 r = m.measure(images, prompts);
@@ -449,7 +451,8 @@ public final class Runner {
                 Map<String, Object> f = Map.of("failure", e.toString());
                 r = java.util.Collections.nCopies(images.size(), f);
             }
-            out.put(m.name(), r);
+            // Recorded under the name the metric asked for (a plugged-in measure may name itself otherwise).
+            out.put(specs.get(k).name(), r);
         }
         return out;
     }
