@@ -259,7 +259,7 @@ public final class Runner {
         }
         Path summaryReport = reports.get(0);
         if (multi) {
-            List<Path> combined = Reports.writeCombined(experiment.outputDir(), combinedReport(session, raw, plans, results), combinedExtras(raw),
+            List<Path> combined = Reports.writeCombined(experiment.outputDir(), combinedReport(session, raw, plans, results), combinedExtras(raw, skipped),
                     plans.get(0).concept(), options.log());
             reports.addAll(combined);
             summaryReport = combined.get(0);
@@ -666,8 +666,11 @@ public final class Runner {
         return report;
     }
 
-    /** The combined full report's extras: technique_config and metric_configs as written (eval-learn keeps a metric's config only when non-empty). */
-    private static Map<String, Object> combinedExtras(JsonNode raw) {
+    /**
+     * The combined full report's extras: technique_config and metric_configs as written (eval-learn
+     * keeps a metric's config only when non-empty); ours, {@code skipped_metrics} when any was skipped.
+     */
+    private static Map<String, Object> combinedExtras(JsonNode raw, List<String> skipped) {
         Map<String, Object> extras = new LinkedHashMap<>();
         JsonNode techniqueConfig = raw.path("technique").path("config");
         extras.put("technique_config", techniqueConfig.isObject() ? techniqueConfig : JsonNodeFactory.instance.objectNode());
@@ -676,6 +679,7 @@ public final class Runner {
             if (m.path("config").isObject() && m.path("config").size() > 0) configs.put(m.path("name").asText(), m.get("config"));
         });
         extras.put("metric_configs", configs);
+        if (!skipped.isEmpty()) extras.put("skipped_metrics", skipped);
         return extras;
     }
 
