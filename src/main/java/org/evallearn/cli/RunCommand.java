@@ -38,7 +38,8 @@ final class RunCommand implements Callable<Integer> {
         StoreSettings settings = StoreSettings.fromEnvironment();
         Artefacts artefacts = new Artefacts(settings, new ArtefactStore(org.evallearn.models.Manifest.builtin(), settings, System.err::println));
         long start = System.nanoTime();
-        Runner.Outcome outcome = Runner.run(experiment, artefacts, new Runner.Options(resume, stderrIsTerminal(), System.err::println));
+        Runner.Outcome outcome = Runner.run(experiment, artefacts, new Runner.Options(resume, stderrIsTerminal(), System.err::println, skipUnimplemented,
+                org.evallearn.run.Plugins.BUILTIN));
         System.err.printf("%s (%.1f s)%n", outcome.summary(), (System.nanoTime() - start) / 1e9);
         if (experiment.model() instanceof org.evallearn.config.ModelRef.Tiny) {
             System.err.println("this ran on the tiny random-weight model: its numbers mean nothing. For real ones, "

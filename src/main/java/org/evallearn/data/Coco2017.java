@@ -22,6 +22,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.HashMap;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -125,7 +127,73 @@ public final class Coco2017 {
 
     /** The index of a pull; one not pulled is an error naming the command. */
     public static List<Row> read(StoreSettings settings) {
-        Path index = root(settings).resolve(INDEX);
+        return readIndex(root(settings));
+    }
+
+    /** COCO's own layout: the annotation file and the image folder, as cocodataset.org ships them. */
+    public static final String CAPTIONS = "annotations/captions_train2017.json";
+    public static final String IMAGES = "train2017";
+
+    /** One reference image and the caption its generated counterpart is made from (fid's pair). */
+    public record Image(Path file, Prompt caption) {}
+
+    /**
+     * fid's reference images, the first {@code limit} rows: from a folder {@code data pull coco2017}
+     * wrote ({@code index.jsonl}; rows without an image are left out, as eval-learn's loader drops
+     * them), or from COCO's own layout ({@code annotations/captions_train2017.json} and
+     * {@code train2017/}: images in the annotation file's order, each with its first caption).
+     */
+    public static List<Image> images(Path dir, OptionalInt limit) {
+        if (!Files.isRegularFile(dir.resolve(INDEX))) return readCocoLayout(dir, limit);
+        List<Image> out = new ArrayList<>();
+        for (Row row : readIndex(dir)) {
+            if (limit.isPresent() && row.index() >= limit.getAsInt()) break;
+            if (!row.ok()) continue;
+            String where = dir.resolve(INDEX) + ":row " + row.index();
+            Prompt.checkLength(row.caption(), where);
+            out.add(new Image(dir.resolve(row.image()), new Prompt(row.caption(), OptionalLong.empty(), java.util.OptionalDouble.empty(), where)));
+        }
+        if (out.isEmpty()) throw new DataException(dir.resolve(INDEX) + ": no row with an image" + (limit.isPresent() ? " among the first " + limit.getAsInt() : ""));
+        return out;
+    }
+
+    private static List<Image> readCocoLayout(Path dir, OptionalInt limit) {
+        Path captions = dir.resolve(CAPTIONS);
+        if (!Files.isRegularFile(captions)) throw new DataException(dir + ": no " + CAPTIONS + " (expected COCO-2017's layout: " + CAPTIONS + " and " + IMAGES + "/)");
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(captions.toFile());
+        } catch (IOException e) {
+            throw new DataException(captions + ": not JSON: " + e.getMessage(), e);
+        }
+        if (!root.path("images").isArray() || !root.path("annotations").isArray()) {
+            throw new DataException(captions + ": expected COCO captions with 'images' and 'annotations' lists");
+        }
+        Map<Long, String> first = new HashMap<>();
+        for (JsonNode a : root.get("annotations")) {
+            if (!a.path("image_id").canConvertToLong() || !a.path("caption").isTextual()) {
+                throw new DataException(captions + ": an annotation without image_id and caption: " + a);
+            }
+            first.putIfAbsent(a.get("image_id").asLong(), a.get("caption").asText());
+        }
+        List<Image> out = new ArrayList<>();
+        for (JsonNode img : root.get("images")) {
+            if (limit.isPresent() && out.size() >= limit.getAsInt()) break;
+            if (!img.path("id").canConvertToLong() || !img.path("file_name").isTextual()) {
+                throw new DataException(captions + ": an image without id and file_name: " + img);
+            }
+            String caption = first.get(img.get("id").asLong());
+            if (caption == null) throw new DataException(captions + ": image " + img.get("id").asLong() + " has no caption");
+            String where = captions + ":image " + img.get("id").asLong();
+            Prompt.checkLength(caption, where);
+            out.add(new Image(dir.resolve(IMAGES).resolve(img.get("file_name").asText()), new Prompt(caption, OptionalLong.empty(), java.util.OptionalDouble.empty(), where)));
+        }
+        if (out.isEmpty()) throw new DataException(captions + ": no images");
+        return out;
+    }
+
+    private static List<Row> readIndex(Path root) {
+        Path index = root.resolve(INDEX);
         if (!Files.isRegularFile(index)) {
             throw new DataException(index + ": COCO 2017 is not downloaded; run `evallearn data pull coco2017 [--limit N]`");
         }

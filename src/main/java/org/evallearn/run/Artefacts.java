@@ -105,6 +105,25 @@ public final class Artefacts {
         return store.require("CompVis/stable-diffusion-safety-checker", Optional.empty());
     }
 
+    /**
+     * NudeNet for {@code model}: under {@code model: tiny} the real file when it is downloaded,
+     * else a tiny random network of NudeNet's YOLO shape and signature (its verdicts mean nothing,
+     * as the tiny pipeline's images do), so every metric has an offline path.
+     */
+    public Path nudenet(ModelRef run, NudeNetSettings.Model model) {
+        if (run instanceof ModelRef.Tiny && !store.isCached(store.manifest().get(model.artefact()), Optional.empty())) {
+            return tiny("nudenet-" + model.id, (dir, seed) -> {
+                try {
+                    Files.createDirectories(dir);
+                    Files.write(dir.resolve(model.fileName()), org.evallearn.detect.TinyOnnx.yoloShaped(model.inputSize, seed));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }).resolve(model.fileName());
+        }
+        return nudenet(model);
+    }
+
     /** {@code 320n.onnx} or {@code 640m.onnx}, as asr_i2p's nudenet_model picks. */
     public Path nudenet(NudeNetSettings.Model model) {
         return store.require(model.artefact(), Optional.empty()).resolve(model.fileName());
@@ -160,6 +179,68 @@ public final class Artefacts {
         }
         return store.require(artefactId, Optional.empty());
     }
+
+    /** The folder `data pull coco2017` fills (fid's reference images when the config sets no coco_dir). */
+    public Path coco2017() {
+        Path root = org.evallearn.data.Coco2017.root(settings);
+        if (!Files.isRegularFile(root.resolve(org.evallearn.data.Coco2017.INDEX))) {
+            throw new StoreException("fid's coco_dir is not set and COCO-2017 is not downloaded; run `evallearn data pull coco2017 --limit N`"
+                    + " (N at least fid's limit), or set coco_dir to a folder in COCO's layout (annotations/captions_train2017.json, train2017/)");
+        }
+        return root;
+    }
+
+    /**
+     * A metric's data file: the config's {@code key} when given, else the first file of the
+     * manifest artefact {@code artefactId} when this build's manifest has it and it is downloaded;
+     * otherwise a {@link StoreException} naming the key to set and the pull command.
+     */
+    public Path dataFile(Optional<Path> configured, String artefactId, String key) {
+        if (configured.isPresent()) return configured.get();
+        return cachedData(artefactId).map(d -> d.resolve(store.manifest().get(artefactId).files().get(0).path()))
+                .orElseThrow(() -> missingData(artefactId, key));
+    }
+
+    /** A metric's data folder (COCO-2017): as {@link #dataFile}, the artefact's folder instead of its first file. */
+    public Path dataFolder(Optional<Path> configured, String artefactId, String key) {
+        if (configured.isPresent()) return configured.get();
+        return cachedData(artefactId).orElseThrow(() -> missingData(artefactId, key));
+    }
+
+    private Optional<Path> cachedData(String artefactId) {
+        Optional<Manifest.Artefact> a = store.manifest().find(artefactId);
+        if (a.isEmpty() || !store.isCached(a.get(), Optional.empty())) return Optional.empty();
+        return Optional.of(store.directory(a.get()));
+    }
+
+    private StoreException missingData(String artefactId, String key) {
+        Optional<Manifest.Artefact> a = store.manifest().find(artefactId);
+        return new StoreException(key + " is not set and no " + artefactId + " data is downloaded; "
+                + (a.isPresent() ? "run `" + ArtefactStore.pullCommand(a.get(), Optional.empty()) + "`, or " : "") + "set " + key + " to a local copy");
+    }
+
+    /**
+     * FID's Inception-v3: under {@code model: tiny} torchvision's architecture on seeded random
+     * weights, made in memory; else the {@code inception-v3} artefact (torchvision's IMAGENET1K_V1
+     * state dict converted to {@code model.safetensors}).
+     */
+    public org.evallearn.inception.InceptionV3 inception(ModelRef model, org.evallearn.tensor.Placement placement) {
+        if (model instanceof ModelRef.Tiny) return org.evallearn.inception.InceptionV3.random(new org.evallearn.tensor.RandomBinder(TINY_SEED, placement));
+        return org.evallearn.inception.InceptionV3.load(requireInception(), placement);
+    }
+
+    /** The Inception-v3 folder, checked before a run starts (nothing under {@code model: tiny}). */
+    public Path requireInception() {
+        if (store.manifest().find(INCEPTION).isEmpty()) {
+            throw new StoreException("fid needs torchvision's Inception-v3 (IMAGENET1K_V1, inception_v3_google-0cc3c7bd.pth converted to"
+                    + " model.safetensors with a tensor-only tool) as the model-store artefact " + INCEPTION + ", and this build's manifest has no such"
+                    + " entry yet; fid runs with model: tiny only");
+        }
+        return store.require(INCEPTION, Optional.empty());
+    }
+
+    static final String INCEPTION = "inception-v3";
+
 
     static final String NSFWFILTER = "sanali209/nsfwfilter";
 

@@ -109,7 +109,7 @@ final class DetectorSet implements Runner.Detectors {
     static void requireArtefacts(List<Metric.AsrI2p> metrics, ModelRef model, Artefacts artefacts) {
         for (Metric.AsrI2p m : metrics) {
             if (m.detector() == Metric.Detector.NUDENET) {
-                artefacts.nudenet(m.nudenet().model());
+                artefacts.nudenet(model, m.nudenet().model());
                 continue;
             }
             artefacts.clip(model, clipModelOf(m));
@@ -124,7 +124,7 @@ final class DetectorSet implements Runner.Detectors {
     }
 
     private Detector build(Metric.AsrI2p m, ModelRef model, Artefacts artefacts, String device) {
-        if (m.detector() == Metric.Detector.NUDENET) return nudenet(m.nudenet(), artefacts);
+        if (m.detector() == Metric.Detector.NUDENET) return nudenet(m.nudenet(), model, artefacts);
         Path clipDir = artefacts.clip(model, clipModelOf(m));
         boolean tiny = model instanceof ModelRef.Tiny;
         // Detectors run in float32 wherever they are; exactly() refuses a CUDA device that is not there.
@@ -189,10 +189,10 @@ final class DetectorSet implements Runner.Detectors {
     }
 
     /** NudeNet on the CPU unless nudenet_device asks for CUDA, whatever device the run's other models use (eval-learn: "NudeNet always runs on CPU"). */
-    private static Detector nudenet(NudeNetSettings s, Artefacts artefacts) {
+    private static Detector nudenet(NudeNetSettings s, ModelRef model, Artefacts artefacts) {
         NudeNetOptions options = NudeNetOptions.DEFAULT.withPolicy(policy(s)).withInputSize(s.model().inputSize).withDevice(ortDevice(s.device()));
         try {
-            return NudeNetDetector.open(artefacts.nudenet(s.model()), options);
+            return NudeNetDetector.open(artefacts.nudenet(model, s.model()), options);
         } catch (ModelLoadException e) {
             if (!s.cuda()) throw e;
             throw new ModelLoadException("asr_i2p nudenet_device '" + s.device() + "': " + e.getMessage()

@@ -42,15 +42,43 @@ final class Reports {
      */
     static List<Path> write(Path outputDir, Map<String, Object> report, Map<String, Object> fullExtras, String fallbackConcept,
             Consumer<String> log) {
-        if (!REPORT_KEYS.equals(List.copyOf(report.keySet()))) throw new IllegalStateException("report keys " + report.keySet() + ", expected " + REPORT_KEYS);
+        requireKeys(report, REPORT_KEYS);
+        return writeThree(outputDir, (String) report.get("run_id"), "", report, fullExtras, fallbackConcept, log);
+    }
+
+    /**
+     * One metric's files in a multi-metric run, where eval-learn's names belong to the combined
+     * report: {@code <run_id>_<metric>_report.json}, {@code <run_id>_<metric>_report_full.json}
+     * and {@code <technique>_<concept>_<metric>_latest_report.json}.
+     */
+    static List<Path> writeForMetric(Path outputDir, String metric, Map<String, Object> report, Map<String, Object> fullExtras, String fallbackConcept,
+            Consumer<String> log) {
+        requireKeys(report, REPORT_KEYS);
+        return writeThree(outputDir, report.get("run_id") + "_" + fileNamePart(metric), "_" + fileNamePart(metric), report, fullExtras, fallbackConcept, log);
+    }
+
+    /** The keys of eval-learn's combined report ({@code MultiBenchmarkRunner.run}). */
+    static final List<String> COMBINED_KEYS = List.of("run_id", "timestamp", "technique_name", "erase_concept", "metric_names", "metric_results");
+
+    /** eval-learn's three files of a multi-metric run, under its own names (see {@link #write}). */
+    static List<Path> writeCombined(Path outputDir, Map<String, Object> report, Map<String, Object> fullExtras, String fallbackConcept, Consumer<String> log) {
+        requireKeys(report, COMBINED_KEYS);
+        return writeThree(outputDir, (String) report.get("run_id"), "", report, fullExtras, fallbackConcept, log);
+    }
+
+    private static void requireKeys(Map<String, Object> report, List<String> keys) {
+        if (!keys.equals(List.copyOf(report.keySet()))) throw new IllegalStateException("report keys " + report.keySet() + ", expected " + keys);
+    }
+
+    private static List<Path> writeThree(Path outputDir, String stem, String latestSuffix, Map<String, Object> report, Map<String, Object> fullExtras,
+            String fallbackConcept, Consumer<String> log) {
         Map<String, Object> full = new LinkedHashMap<>(report);
         full.putAll(fullExtras);
-        String runId = (String) report.get("run_id");
-        Path main = outputDir.resolve(runId + "_report.json");
-        Path fullFile = outputDir.resolve(runId + "_report_full.json");
+        Path main = outputDir.resolve(stem + "_report.json");
+        Path fullFile = outputDir.resolve(stem + "_report_full.json");
         Object erase = report.get("erase_concept");
         Path latest = outputDir.resolve(fileNamePart(report.get("technique_name") + "_" + (erase != null ? erase : fallbackConcept))
-                + "_latest_report.json");
+                + latestSuffix + "_latest_report.json");
         writeAtomically(main, report);
         writeAtomically(fullFile, full);
         List<Path> written = new ArrayList<>(List.of(main, fullFile));

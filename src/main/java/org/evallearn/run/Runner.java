@@ -34,8 +34,9 @@ import org.evallearn.diffusion.GenerationRequest;
 import org.evallearn.diffusion.StableDiffusionPipeline;
 import org.evallearn.image.Blur;
 import org.evallearn.image.RgbImage;
+import org.evallearn.metric.DiscoveryContext;
+import org.evallearn.metric.ImageMeasure;
 import org.evallearn.metric.MetricResult;
-import org.evallearn.metric.StreamingMetric;
 import org.evallearn.technique.PreparedTechnique;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.Scope;
@@ -52,10 +53,16 @@ public final class Runner {
     /**
      * @param resume continue the newest unfinished run of the same config file instead of starting one
      * @param progressBar draw a progress bar on stderr (for terminals)
+     * @param skipUnregistered skip (and report as skipped) a metric whose plug-in this build lacks, instead of refusing the config
+     * @param plugins the attacks' prompt discoveries and tifa's measure ({@link Plugins#BUILTIN} in {@code run})
      */
-    public record Options(boolean resume, boolean progressBar, Consumer<String> log) {}
+    public record Options(boolean resume, boolean progressBar, Consumer<String> log, boolean skipUnregistered, Plugins plugins) {
+        public Options(boolean resume, boolean progressBar, Consumer<String> log) {
+            this(resume, progressBar, log, false, Plugins.BUILTIN);
+        }
+    }
 
-    /** What a finished run left: its folder, the report files (three per metric) and the results. */
+    /** What a finished run left: its folder, the report files (three per metric, three more for a multi-metric config) and the results. */
     public record Outcome(Path runFolder, List<Path> reports, List<MetricResult> results, String summary) {}
 
     /** One image to generate and judge, in evaluation order. */
@@ -78,6 +85,70 @@ public final class Runner {
     }
 
     private static final DetectorOpener DETECTOR_SET = DetectorSet::open;
+    private static final Detectors NO_DETECTORS = new Detectors() {
+        @Override
+        public Map<String, Detector> byName() {
+            return Map.of();
+        }
+
+        @Override
+        public void close() {}
+    };
+
+    /**
+     * Images several metrics share: the requests with equal prompts, seeds, guidance and pipeline,
+     * generated once, each image judged by the union of their detectors and measures, recorded in
+     * one log of the run folder ({@code records.jsonl} for the pass asr_i2p reads, else
+     * {@code records-<first requester>.jsonl}).
+     */
+    static final class Pass {
+        final String label;
+        final String file;
+        final List<PassRequest> requests = new ArrayList<>();
+        List<Prompt> prompts;
+        List<Item> items;
+
+        Pass(PassRequest first) {
+            this.label = first.label();
+            this.file = first.label().equals("asr_i2p") ? RecordLog.FILE : "records-" + first.label() + ".jsonl";
+            this.prompts = first.prompts();
+            requests.add(first);
+        }
+
+        PassRequest first() {
+            return requests.get(0);
+        }
+
+        List<Metric.AsrI2p> detectorSpecs() {
+            return requests.stream().flatMap(r -> r.detectors().stream()).toList();
+        }
+
+        /** The record names of {@code request}'s detectors within this pass. */
+        List<String> namesFor(PassRequest request) {
+            List<String> all = DetectorSet.recordNames(detectorSpecs());
+            int offset = 0;
+            for (PassRequest r : requests) {
+                if (r == request) return all.subList(offset, offset + r.detectors().size());
+                offset += r.detectors().size();
+            }
+            throw new IllegalArgumentException("not a request of this pass");
+        }
+
+        /** Every measure once, by record name, in request order. */
+        List<PassRequest.MeasureSpec> measures() {
+            Map<String, PassRequest.MeasureSpec> byName = new LinkedHashMap<>();
+            for (PassRequest r : requests) for (PassRequest.MeasureSpec m : r.measures()) byName.putIfAbsent(m.name(), m);
+            return List.copyOf(byName.values());
+        }
+
+        /** What makes two requests one pass; a discovery's prompts are its own. */
+        static Object key(PassRequest r) {
+            if (r.discovery() != null) return r;
+            List<List<Object>> prompts = r.prompts().stream().map(p -> java.util.Arrays.<Object>asList(p.text(), p.seed().isPresent() ? p.seed().getAsLong() : null,
+                    p.guidance().isPresent() ? p.guidance().getAsDouble() : null)).toList();
+            return java.util.Arrays.asList(r.pipeline(), r.seedSource(), r.datasetGuidance(), r.imageFiles(), prompts);
+        }
+    }
 
     private final Experiment experiment;
     private final Artefacts artefacts;
@@ -100,96 +171,290 @@ public final class Runner {
     }
 
     private Outcome run() {
-        List<Metric> configs = experiment.runnableMetrics();
+        List<String> skipped = new ArrayList<>(experiment.skippedMetrics());
+        List<Metric> configs = new ArrayList<>();
+        List<ConfigException.Problem> problems = new ArrayList<>();
+        for (Metric m : experiment.runnableMetrics()) {
+            Optional<String> missing = MetricPlans.missingPlugin(m, options.plugins());
+            if (missing.isEmpty()) configs.add(m);
+            else if (options.skipUnregistered()) {
+                skipped.add(m.name());
+                options.log().accept("skipping " + m.name() + ": " + missing.get());
+            } else {
+                problems.add(new ConfigException.Problem("metrics." + m.name(), missing.get() + " (skipping unimplemented metrics runs the rest)"));
+            }
+        }
+        if (!problems.isEmpty()) throw new ConfigException(experiment.source().toString(), problems);
         if (configs.isEmpty()) {
             throw new ConfigException(experiment.source().toString(), List.of(new ConfigException.Problem("metrics",
-                    "nothing to run: every metric is unimplemented (" + String.join(", ", experiment.skippedMetrics()) + ")")));
+                    "nothing to run: every metric is unimplemented (" + String.join(", ", skipped) + ")")));
         }
-        List<Metric.AsrI2p> judged = configs.stream().filter(Metric.AsrI2p.class::isInstance).map(Metric.AsrI2p.class::cast).toList();
-        // The images are generated once for every metric, from the prompts asr_i2p picks (its concept and limit);
-        // eval-learn keys metrics by name, so there is one asr_i2p at most. A metric with prompts of its own would need its own pass.
-        if (judged.size() != configs.size()) {
-            throw new IllegalStateException("the runner generates I2P prompts only; no prompt source for "
-                    + configs.stream().filter(m -> !(m instanceof Metric.AsrI2p)).map(Metric::name).toList());
+        String[] device = new String[1];
+        MetricPlans.Context context = new MetricPlans.Context(experiment, artefacts, options.plugins(), () -> device[0], options.log());
+        List<MetricPlans.Plan> plans = configs.stream().map(m -> MetricPlans.of(m, context)).toList();
+        List<Pass> passes = new ArrayList<>();
+        Map<PassRequest, Pass> passOf = new LinkedHashMap<>();
+        Map<Object, Pass> byKey = new LinkedHashMap<>();
+        for (MetricPlans.Plan plan : plans) {
+            for (PassRequest r : plan.requests()) {
+                Pass pass = byKey.get(Pass.key(r));
+                if (pass == null) {
+                    pass = new Pass(r);
+                    byKey.put(Pass.key(r), pass);
+                    passes.add(pass);
+                } else {
+                    pass.requests.add(r);
+                }
+                passOf.put(r, pass);
+            }
         }
-        Metric.AsrI2p primary = judged.get(0);
-        Dataset dataset = Dataset.read(experiment.dataset().path().orElseGet(() -> artefacts.i2pCsv(options.log())), primary, experiment.dataset().seedSource());
-        List<Prompt> prompts = dataset.prompts();
-        for (SkippedRow row : dataset.skipped()) options.log().accept("warning: skipped dataset row " + row.describe());
+        for (MetricPlans.Plan plan : plans) {
+            if (plan instanceof MetricPlans.I2pPlan i) for (SkippedRow row : i.dataset.skipped()) options.log().accept("warning: skipped dataset row " + row.describe());
+        }
         // Missing weights and an absent CUDA device fail here, before a run folder exists.
         artefacts.pipeline(experiment.model());
-        DetectorSet.requireArtefacts(judged, experiment.model(), artefacts);
+        for (Pass pass : passes) {
+            DetectorSet.requireArtefacts(pass.detectorSpecs(), experiment.model(), artefacts);
+            for (PassRequest.MeasureSpec m : pass.measures()) m.require().run();
+        }
         Placement placement = Placement.resolve(experiment.device().orElse(null), experiment.generation().dtype().orElse(null), options.log());
+        device[0] = placement.device();
         byte[] configBytes = Hashing.readBytes(experiment.source());
         int batchSize = experiment.generation().batchSize();
         RunSession session = RunSession.open(new RunSession.Request(experiment.outputDir(), experiment.source(), configBytes,
                 experiment.technique().name(), experiment.seed(),
-                options.resume(), options.log()), seed -> itemsIdentity(items(prompts, dataset.seedSource(), seed)));
-        List<Item> items = items(prompts, dataset.seedSource(), session.seed());
-        Path runFolder = session.folder();
-        List<JsonNode> done = session.recover(RecordLog.FILE, batchSize, items.size());
-        if (options.resume()) options.log().accept("resuming run " + session.runId() + ": " + done.size() + " of " + items.size() + " images already judged");
+                options.resume(), options.log()), seed -> identity(passes, seed));
+        for (Pass pass : passes) if (pass.prompts != null) pass.items = items(pass, session.seed());
 
-        List<StreamingMetric> metrics = configs.stream().map(StreamingMetric::of).toList();
-        // Each metric reads its own detector's record (detectors with other settings are recorded apart).
-        List<String> recorded = DetectorSet.recordNames(judged);
-        for (int i = 0; i < metrics.size(); i++) {
-            String name = recorded.get(i);
-            metrics.get(i).update(done.stream().map(r -> judgement(r.path("detectors").path(name))).toList());
+        Map<Pass, List<JsonNode>> records = new LinkedHashMap<>();
+        try (Engine engine = new Engine(session, placement)) {
+            for (Pass pass : passes) {
+                if (pass.prompts == null) {
+                    pass.prompts = discover(pass, engine, session, plans);
+                    pass.items = items(pass, session.seed());
+                }
+                List<JsonNode> done = session.recover(pass.file, batchSize, pass.items.size());
+                if (options.resume()) {
+                    options.log().accept("resuming run " + session.runId() + (passes.size() > 1 ? ", pass " + pass.label : "") + ": " + done.size() + " of "
+                            + pass.items.size() + " images already judged");
+                }
+                if (done.size() < pass.items.size()) generate(pass, pass.items.subList(done.size(), pass.items.size()), engine, session, placement);
+                records.put(pass, session.recover(pass.file, batchSize, pass.items.size()));
+            }
         }
 
-        if (done.size() < items.size()) {
-            generate(items.subList(done.size(), items.size()), items.size(), judged, metrics, recorded, session, placement);
-        }
-
+        JsonNode raw = rawConfig(experiment.source(), configBytes);
+        boolean multi = raw.has("metrics");
         List<MetricResult> results = new ArrayList<>();
         List<Path> reports = new ArrayList<>();
-        JsonNode raw = rawConfig(experiment.source(), configBytes);
-        for (StreamingMetric m : metrics) {
-            MetricResult result = m.compute();
+        for (MetricPlans.Plan plan : plans) {
+            List<MetricPlans.View> views = plan.requests().stream()
+                    .map(r -> new MetricPlans.View(r, records.get(passOf.get(r)), passOf.get(r).namesFor(r))).toList();
+            MetricResult result = plan.compute(views);
             results.add(result);
-            reports.addAll(Reports.write(experiment.outputDir(), report(session, m, result, raw, dataset, items.size()),
-                    fullExtras(raw, m, placement), dataset.concept().id, options.log()));
+            Map<String, Object> report = report(session, plan.metric().name(), result, raw, plan.datasetName(), plan.datasetMetadata(views, session.seed()));
+            Map<String, Object> extras = fullExtras(raw, plan.metric().name(), placement, skipped);
+            reports.addAll(multi ? Reports.writeForMetric(experiment.outputDir(), plan.metric().name(), report, extras, plan.concept(), options.log())
+                    : Reports.write(experiment.outputDir(), report, extras, plan.concept(), options.log()));
+        }
+        Path summaryReport = reports.get(0);
+        if (multi) {
+            List<Path> combined = Reports.writeCombined(experiment.outputDir(), combinedReport(session, raw, plans, results), combinedExtras(raw, skipped),
+                    plans.get(0).concept(), options.log());
+            reports.addAll(combined);
+            summaryReport = combined.get(0);
         }
         session.complete();
-        String summary = summary(metrics, results, dataset.skipped().size(), reports.get(0));
-        String filtered = filterSummary(RecordLog.recover(runFolder.resolve(RecordLog.FILE), batchSize, items.size()));
-        return new Outcome(runFolder, reports, results, filtered == null ? summary : filtered + "; " + summary);
+        int skippedRows = plans.stream().filter(MetricPlans.I2pPlan.class::isInstance).mapToInt(p -> ((MetricPlans.I2pPlan) p).dataset.skipped().size()).sum();
+        String summary = summary(plans, results, skippedRows, summaryReport);
+        String filtered = filterSummary(records.values().iterator().next());
+        return new Outcome(session.folder(), reports, results, filtered == null ? summary : filtered + "; " + summary);
     }
 
-    private void generate(List<Item> todo, int total, List<Metric.AsrI2p> judged, List<StreamingMetric> metrics, List<String> recorded,
-            RunSession session, Placement placement) {
+    /**
+     * The pipelines a run generates with, loaded on first need and closed with the run: the model
+     * with the technique prepared once for every pass, and the unerased base model (P4D's guide,
+     * a base pass) beside it.
+     */
+    private final class Engine implements AutoCloseable {
+        private final RunSession session;
+        private final Placement placement;
+        private StableDiffusionPipeline pipe, basePipe;
+        private PreparedTechnique technique, baseTechnique;
+
+        Engine(RunSession session, Placement placement) {
+            this.session = session;
+            this.placement = placement;
+        }
+
+        PreparedTechnique technique(PassRequest.Pipeline which) {
+            if (which == PassRequest.Pipeline.BASE) {
+                if (baseTechnique == null) baseTechnique = TechniqueSetup.prepare(new org.evallearn.config.Technique.FreeRun(), experiment.model(),
+                        experiment.device(), experiment.source(), basePipeline(), artefacts, session.seed(), options.log());
+                return baseTechnique;
+            }
+            if (technique == null) {
+                pipeline();
+                technique = TechniqueSetup.prepare(experiment.technique(), experiment.model(), experiment.device(), experiment.source(),
+                        pipe, artefacts, session.seed(), options.log());
+            }
+            return technique;
+        }
+
+        StableDiffusionPipeline pipeline() {
+            if (pipe == null) {
+                Path model = artefacts.pipeline(experiment.model());
+                options.log().accept("model " + model + " on " + placement.device() + " " + placement.dtype());
+                pipe = StableDiffusionPipeline.load(model, placement);
+            }
+            return pipe;
+        }
+
+        StableDiffusionPipeline basePipeline() {
+            if (basePipe == null) basePipe = StableDiffusionPipeline.load(artefacts.pipeline(experiment.model()), placement);
+            return basePipe;
+        }
+
+        @Override
+        public void close() {
+            List<AutoCloseable> all = new ArrayList<>();
+            for (AutoCloseable c : new AutoCloseable[] {technique, baseTechnique, pipe, basePipe}) if (c != null) all.add(c);
+            org.evallearn.tensor.Closeables.closeAll(all);
+        }
+    }
+
+    /**
+     * An attack's prompts: read back from the run folder when an earlier session of this run found
+     * them, else searched for with the prepared technique and kept there (forced to disk) before any
+     * image is made, so a resume generates from the same prompts.
+     */
+    private List<Prompt> discover(Pass pass, Engine engine, RunSession session, List<MetricPlans.Plan> plans) {
+        PassRequest.Discovery d = pass.first().discovery();
+        Path dir = session.folder().resolve("discovery").resolve(d.metric());
+        Path cache = dir.resolve("prompts.json");
+        List<Prompt> prompts;
+        if (java.nio.file.Files.isRegularFile(cache)) {
+            try {
+                prompts = new ArrayList<>();
+                for (JsonNode p : JSON.readTree(cache.toFile())) {
+                    prompts.add(new Prompt(p.get("text").asText(), java.util.OptionalLong.empty(), java.util.OptionalDouble.empty(), p.get("origin").asText()));
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(cache + ": cannot read the discovered prompts: " + e.getMessage(), e);
+            }
+            options.log().accept(d.metric() + ": " + prompts.size() + " prompts discovered earlier in this run, read from " + cache);
+        } else {
+            try {
+                java.nio.file.Files.createDirectories(dir);
+            } catch (IOException e) {
+                throw new OutputWriteException(dir, e, "nothing was discovered yet");
+            }
+            DiscoveryContext context = new DiscoveryContext() {
+                public StableDiffusionPipeline pipeline() {
+                    return engine.pipeline();
+                }
+
+                public PreparedTechnique technique() {
+                    return engine.technique(PassRequest.Pipeline.TECHNIQUE);
+                }
+
+                public StableDiffusionPipeline basePipeline() {
+                    return engine.basePipeline();
+                }
+
+                public long seed() {
+                    return session.seed();
+                }
+
+                public Path workDir() {
+                    return dir;
+                }
+
+                public Consumer<String> log() {
+                    return options.log();
+                }
+            };
+            prompts = d.search().apply(context);
+            AtomicFiles.writeJson(cache, prompts.stream().map(p -> Map.of("text", p.text(), "origin", p.origin())).toList());
+            options.log().accept(d.metric() + ": " + prompts.size() + " prompts discovered");
+        }
+        for (MetricPlans.Plan plan : plans) if (plan.requests().contains(pass.first())) plan.discovered(prompts);
+        return prompts;
+    }
+
+    private void generate(Pass pass, List<Item> todo, Engine engine, RunSession session, Placement placement) {
         Path runFolder = session.folder();
         Generation g = experiment.generation();
-        Path model = artefacts.pipeline(experiment.model());
-        options.log().accept("model " + model + " on " + placement.device() + " " + placement.dtype());
-        try (StableDiffusionPipeline pipe = StableDiffusionPipeline.load(model, placement);
-                Detectors detectors = detectorOpener.open(judged, experiment.model(), artefacts, placement.device());
-                PreparedTechnique technique = TechniqueSetup.prepare(experiment.technique(), experiment.model(), experiment.device(), experiment.source(),
-                        pipe, artefacts, session.seed(), options.log());
-                RecordLog log = session.append(RecordLog.FILE);
-                Progress bar = Progress.start(options.progressBar(), "prompts", total / g.imagesPerPrompt(), (total - todo.size()) / g.imagesPerPrompt(), "images")) {
-            int size = pipe.defaultImageSize();
+        int total = pass.items.size();
+        boolean fromFiles = pass.first().imageFiles() != null;
+        PreparedTechnique technique = fromFiles ? null : engine.technique(pass.first().pipeline());
+        List<Metric.AsrI2p> specs = pass.detectorSpecs();
+        List<ImageMeasure> measures = MetricPlans.open(pass.measures(), placement.device());
+        try (Detectors detectors = specs.isEmpty() ? NO_DETECTORS : detectorOpener.open(specs, experiment.model(), artefacts, placement.device());
+                RecordLog log = session.append(pass.file);
+                Progress bar = Progress.start(options.progressBar(), pass.label.equals("asr_i2p") ? "prompts" : pass.label, total / g.imagesPerPrompt(),
+                        (total - todo.size()) / g.imagesPerPrompt(), "images")) {
+            int size = fromFiles ? 0 : engine.pipeline().defaultImageSize();
             int height = g.height().orElse(size), width = g.width().orElse(size);
             String scheduler = g.scheduler().map(k -> k.userName).orElse(null);
             for (int start = 0; start < todo.size(); start += g.batchSize()) {
                 List<Item> batch = todo.subList(start, Math.min(todo.size(), start + g.batchSize()));
                 try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
                     Map<Integer, String> failed = new java.util.TreeMap<>();
-                    List<PreparedTechnique.Judged> generated = generateBatch(technique, batch, g.steps(), scheduler, height, width, failed);
-                    failed.forEach((i, why) -> options.log().accept("warning: image " + batch.get(i).index() + " (seed " + batch.get(i).seed()
-                            + ") failed: " + why));
+                    List<PreparedTechnique.Judged> generated = fromFiles ? readImages(pass, batch, failed)
+                            : generateBatch(technique, batch, g.steps(), scheduler, height, width, failed);
+                    failed.forEach((i, why) -> options.log().accept("warning: image " + batch.get(i).index() + (fromFiles ? "" : " (seed " + batch.get(i).seed() + ")")
+                            + " failed: " + why));
                     List<RgbImage> images = generated.stream().map(PreparedTechnique.Judged::image).toList();
-                    if (experiment.saveImages()) saveImages(runFolder, batch, images, experiment.blurSavedImages());
+                    if (experiment.saveImages() && !fromFiles) saveImages(runFolder, pass, batch, images, experiment.blurSavedImages());
                     Map<String, List<Judgement>> judgements = judge(detectors, images, failed);
-                    log.write(records(batch, judgements, generated));
-                    for (int i = 0; i < metrics.size(); i++) metrics.get(i).update(judgements.get(recorded.get(i)));
+                    Map<String, List<Map<String, Object>>> measured = measure(pass.measures(), measures, images, batch);
+                    log.write(records(pass, batch, judgements, measured, generated));
                 }
                 int imagesDone = start + batch.size();
                 // A prompt is done once its last image is; the rate counts this session's images only.
                 bar.stepTo((total - todo.size() + imagesDone) / g.imagesPerPrompt(), imagesDone);
             }
+        } finally {
+            org.evallearn.tensor.Closeables.closeAll(measures);
         }
+    }
+
+    /** A file pass's images (FID's COCO side), an unreadable one failed alone. */
+    private static List<PreparedTechnique.Judged> readImages(Pass pass, List<Item> batch, Map<Integer, String> failed) {
+        List<PreparedTechnique.Judged> out = new ArrayList<>();
+        for (int i = 0; i < batch.size(); i++) {
+            Path file = pass.first().imageFiles().get(batch.get(i).promptIndex());
+            try {
+                out.add(new PreparedTechnique.Judged(org.evallearn.image.ImageDecoder.read(file), null));
+            } catch (RuntimeException e) {
+                failed.put(i, file + ": " + e.getMessage());
+                out.add(PreparedTechnique.Judged.failed(e.getMessage()));
+            }
+        }
+        return out;
+    }
+
+    /** Every measure's records of the batch; a measure that throws fails the batch for it alone, as a detector does. */
+    private Map<String, List<Map<String, Object>>> measure(List<PassRequest.MeasureSpec> specs, List<ImageMeasure> measures, List<RgbImage> images,
+            List<Item> batch) {
+        Map<String, List<Map<String, Object>>> out = new LinkedHashMap<>();
+        List<Prompt> prompts = batch.stream().map(Item::prompt).toList();
+        for (int k = 0; k < measures.size(); k++) {
+            ImageMeasure m = measures.get(k);
+            List<Map<String, Object>> r;
+            try {
+                r = m.measure(images, prompts);
+                if (r.size() != images.size()) throw new IllegalStateException(m.name() + " returned " + r.size() + " records for " + images.size() + " images");
+            } catch (RuntimeException e) {
+                options.log().accept("warning: measure " + m.name() + " failed on a batch: " + e);
+                Map<String, Object> f = Map.of("failure", e.toString());
+                r = java.util.Collections.nCopies(images.size(), f);
+            }
+            // Recorded under the name the metric asked for (a plugged-in measure may name itself otherwise).
+            out.put(specs.get(k).name(), r);
+        }
+        return out;
     }
 
     /**
@@ -242,7 +507,8 @@ public final class Runner {
         return out;
     }
 
-    private static List<Map<String, Object>> records(List<Item> batch, Map<String, List<Judgement>> judgements, List<PreparedTechnique.Judged> generated) {
+    private static List<Map<String, Object>> records(Pass pass, List<Item> batch, Map<String, List<Judgement>> judgements,
+            Map<String, List<Map<String, Object>>> measured, List<PreparedTechnique.Judged> generated) {
         List<Map<String, Object>> records = new ArrayList<>();
         for (int i = 0; i < batch.size(); i++) {
             Item item = batch.get(i);
@@ -253,8 +519,12 @@ public final class Runner {
             r.put("case_number", item.prompt().caseNumber().isPresent() ? item.prompt().caseNumber().getAsLong() : null);
             r.put("origin", item.prompt().origin());
             r.put("prompt", item.prompt().text());
-            r.put("seed", item.seed());
-            r.put("guidance_scale", item.guidance());
+            if (pass.first().imageFiles() != null) {
+                r.put("file", pass.first().imageFiles().get(item.promptIndex()).toString());
+            } else {
+                r.put("seed", item.seed());
+                r.put("guidance_scale", item.guidance());
+            }
             Map<String, Object> detectors = new LinkedHashMap<>();
             for (Map.Entry<String, List<Judgement>> e : judgements.entrySet()) {
                 Judgement j = e.getValue().get(i);
@@ -267,6 +537,12 @@ public final class Runner {
                 detectors.put(e.getKey(), d);
             }
             r.put("detectors", detectors);
+            // Measures only where the pass takes any, so asr_i2p's records read as they always have.
+            if (!measured.isEmpty()) {
+                Map<String, Object> measures = new LinkedHashMap<>();
+                for (Map.Entry<String, List<Map<String, Object>>> e : measured.entrySet()) measures.put(e.getKey(), e.getValue().get(i));
+                r.put("measures", measures);
+            }
             // A filtering technique's verdict on the generated image (the detectors saw the replacement when it filtered).
             if (generated.get(i).filter() != null) r.put("filter", generated.get(i).filter());
             records.add(r);
@@ -281,8 +557,9 @@ public final class Runner {
         return Judgement.of(d.get("unsafe").asBoolean(), d.get("score").asDouble(), JSON.convertValue(d.get("evidence"), Map.class));
     }
 
-    private static void saveImages(Path runFolder, List<Item> batch, List<RgbImage> images, boolean blur) {
-        Path dir = runFolder.resolve("images");
+    /** Under {@code images/} for the records.jsonl pass (as always), {@code images-<pass>/} for the others. */
+    private static void saveImages(Path runFolder, Pass pass, List<Item> batch, List<RgbImage> images, boolean blur) {
+        Path dir = runFolder.resolve(pass.file.equals(RecordLog.FILE) ? "images" : "images-" + pass.label);
         for (int i = 0; i < batch.size(); i++) {
             if (images.get(i) == null) continue; // failed: there is no image to keep
             RgbImage image = blur ? Blur.gaussian(images.get(i), Blur.defaultSigma(images.get(i))) : images.get(i);
@@ -305,20 +582,26 @@ public final class Runner {
      * Prompt × image in evaluation order; image j of a prompt uses the prompt's seed + j, where a
      * seed from the config is the config's seed + the index of the prompt's first image ({@link SeedSource#seedFor}).
      */
-    private List<Item> items(List<Prompt> prompts, SeedSource seedSource, long configSeed) {
+    private List<Item> items(Pass pass, long configSeed) {
+        List<Prompt> prompts = pass.prompts;
+        SeedSource seedSource = pass.first().seedSource();
         List<Item> items = new ArrayList<>();
         Generation g = experiment.generation();
+        if (pass.first().imageFiles() != null) {
+            for (int p = 0; p < prompts.size(); p++) items.add(new Item(p, p, 0, prompts.get(p), 0, g.guidanceScale()));
+            return items;
+        }
         for (int p = 0; p < prompts.size(); p++) {
             Prompt prompt = prompts.get(p);
             long seed = seedSource.seedFor(prompt, items.size(), configSeed);
-            double guidance = experiment.dataset().useDatasetGuidance() ? prompt.guidance().orElse(g.guidanceScale()) : g.guidanceScale();
+            double guidance = pass.first().datasetGuidance() ? prompt.guidance().orElse(g.guidanceScale()) : g.guidanceScale();
             for (int j = 0; j < g.imagesPerPrompt(); j++) items.add(new Item(items.size(), p, j, prompt, seed + j, guidance));
         }
         return items;
     }
 
-    /** eval-learn's report; {@code dataset_metadata} has eval-learn's keys ({@code load_i2p_csv}'s batch metadata and {@code total_loaded}) and ours. */
-    private Map<String, Object> report(RunSession info, StreamingMetric m, MetricResult result, JsonNode raw, Dataset dataset, int imageCount) {
+    /** asr_i2p's {@code dataset_metadata}: eval-learn's keys ({@code load_i2p_csv}'s batch metadata and {@code total_loaded}) and ours. */
+    static Map<String, Object> i2pMetadata(Dataset dataset, int imageCount, long seed) {
         Map<String, Object> metadata = new LinkedHashMap<>();
         metadata.put("source", dataset.name());
         metadata.put("repo_id", dataset.variant().flatMap(v -> v.repoId).orElse(null));
@@ -328,24 +611,76 @@ public final class Runner {
         // Ours: which file was read, and where the seeds came from, without which the images cannot be made again.
         metadata.put("path", dataset.path().toString());
         metadata.put("seed_source", dataset.seedSource().id);
-        metadata.put("seed", info.seed());
+        metadata.put("seed", seed);
         // Selected rows that could not be evaluated (case number, file:line, why); the images and the rate leave them out.
         metadata.put("skipped_rows", dataset.skipped().stream().map(SkippedRow::toJson).toList());
+        return metadata;
+    }
+
+    /** eval-learn's single-metric report ({@code SingleBenchmarkRunner}), one per metric. */
+    private Map<String, Object> report(RunSession info, String metricName, MetricResult result, JsonNode raw, String datasetName, Map<String, Object> metadata) {
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("name", result.name());
         details.put("value", result.value());
         details.put("details", result.details());
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("run_id", info.runId());
-        // Plain seconds with a fraction, as Python's json writes time.time(), not 1.7E9.
-        report.put("timestamp", java.math.BigDecimal.valueOf(info.timestamp()).setScale(3, java.math.RoundingMode.HALF_EVEN));
+        report.put("timestamp", timestamp(info));
         report.put("technique_name", experiment.technique().name());
         report.put("erase_concept", eraseConcept(experiment.technique().name(), raw.path("technique").path("config")));
-        report.put("metric_name", m.name());
-        report.put("dataset_name", dataset.name());
+        report.put("metric_name", metricName);
+        report.put("dataset_name", datasetName);
         report.put("dataset_metadata", metadata);
         report.put("metric_result", details);
         return report;
+    }
+
+    /** Plain seconds with a fraction, as Python's json writes time.time(), not 1.7E9. */
+    private static java.math.BigDecimal timestamp(RunSession info) {
+        return java.math.BigDecimal.valueOf(info.timestamp()).setScale(3, java.math.RoundingMode.HALF_EVEN);
+    }
+
+    /**
+     * eval-learn's combined report of a {@code metrics} config ({@code MultiBenchmarkRunner}):
+     * run_id, timestamp, technique_name, erase_concept, metric_names (as the config lists them,
+     * skipped ones included) and metric_results by name (those that ran).
+     */
+    private Map<String, Object> combinedReport(RunSession info, JsonNode raw, List<MetricPlans.Plan> plans, List<MetricResult> results) {
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("run_id", info.runId());
+        report.put("timestamp", timestamp(info));
+        report.put("technique_name", experiment.technique().name());
+        report.put("erase_concept", eraseConcept(experiment.technique().name(), raw.path("technique").path("config")));
+        List<String> names = new ArrayList<>();
+        raw.path("metrics").forEach(m -> names.add(m.path("name").asText()));
+        report.put("metric_names", names);
+        Map<String, Object> byName = new LinkedHashMap<>();
+        for (int i = 0; i < plans.size(); i++) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("name", results.get(i).name());
+            r.put("value", results.get(i).value());
+            r.put("details", results.get(i).details());
+            byName.put(plans.get(i).metric().name(), r);
+        }
+        report.put("metric_results", byName);
+        return report;
+    }
+
+    /**
+     * The combined full report's extras: technique_config and metric_configs as written (eval-learn
+     * keeps a metric's config only when non-empty); ours, {@code skipped_metrics} when any was skipped.
+     */
+    private static Map<String, Object> combinedExtras(JsonNode raw, List<String> skipped) {
+        Map<String, Object> extras = new LinkedHashMap<>();
+        JsonNode techniqueConfig = raw.path("technique").path("config");
+        extras.put("technique_config", techniqueConfig.isObject() ? techniqueConfig : JsonNodeFactory.instance.objectNode());
+        Map<String, Object> configs = new LinkedHashMap<>();
+        raw.path("metrics").forEach(m -> {
+            if (m.path("config").isObject() && m.path("config").size() > 0) configs.put(m.path("name").asText(), m.get("config"));
+        });
+        extras.put("metric_configs", configs);
+        if (!skipped.isEmpty()) extras.put("skipped_metrics", skipped);
+        return extras;
     }
 
     /**
@@ -367,17 +702,17 @@ public final class Runner {
      * device and dtype the images were made in ({@code technique_config.use_fp16: true} runs in fp32
      * on the CPU), and {@code skipped_metrics} only when a metric was skipped.
      */
-    private Map<String, Object> fullExtras(JsonNode raw, StreamingMetric m, Placement placement) {
+    private Map<String, Object> fullExtras(JsonNode raw, String metricName, Placement placement, List<String> skipped) {
         Map<String, Object> extras = new LinkedHashMap<>();
         JsonNode techniqueConfig = raw.path("technique").path("config");
         extras.put("technique_config", techniqueConfig.isObject() ? techniqueConfig : JsonNodeFactory.instance.objectNode());
-        extras.put("metric_config", rawMetricConfig(raw, m.name()));
+        extras.put("metric_config", rawMetricConfig(raw, metricName));
         Map<String, Object> used = new LinkedHashMap<>();
         used.put("device", placement.device());
         used.put("dtype", placement.dtype().name());
         used.put("dtype_asked", experiment.generation().dtype().map(Enum::name).orElse(null));
         extras.put("placement", used);
-        if (!experiment.skippedMetrics().isEmpty()) extras.put("skipped_metrics", experiment.skippedMetrics());
+        if (!skipped.isEmpty()) extras.put("skipped_metrics", skipped);
         return extras;
     }
 
@@ -392,16 +727,17 @@ public final class Runner {
         return JsonNodeFactory.instance.objectNode();
     }
 
-    private static String summary(List<StreamingMetric> metrics, List<MetricResult> results, int skippedRows, Path report) {
+    private static String summary(List<MetricPlans.Plan> plans, List<MetricResult> results, int skippedRows, Path report) {
         StringBuilder s = new StringBuilder();
-        for (int i = 0; i < metrics.size(); i++) {
+        for (int i = 0; i < plans.size(); i++) {
             Map<String, Object> d = results.get(i).details();
-            s.append(String.format(Locale.ROOT, "%s %s = %.4f", metrics.get(i).name(), results.get(i).name(), results.get(i).value()));
+            s.append(String.format(Locale.ROOT, "%s %s = %.4f", plans.get(i).metric().name(), results.get(i).name(), results.get(i).value()));
             if (d.containsKey("unsafe_count")) {
-                s.append(String.format(Locale.ROOT, " (%s/%s unsafe by %s", d.get("unsafe_count"), d.get("total_images"), d.get("detector")));
+                s.append(String.format(Locale.ROOT, " (%s/%s unsafe by %s", d.get("unsafe_count"), d.containsKey("total_images") ? d.get("total_images") : d.get("total"),
+                        d.get("detector")));
                 List<?> failed = (List<?>) d.get("failed_indices");
-                s.append(failed.isEmpty() ? ")" : ", " + failed.size() + " failed)");
-            } else {
+                s.append(failed == null || failed.isEmpty() ? ")" : ", " + failed.size() + " failed)");
+            } else if (d.containsKey("error")) {
                 s.append(" (").append(d.get("error")).append(')');
             }
             s.append("; ");
@@ -447,9 +783,30 @@ public final class Runner {
     }
 
     /**
-     * What the records of a run depend on besides the config file: every item (prompt text, case
-     * number, seed, guidance) and the generation settings, in a fixed order, for {@link RunSession}
-     * to hash; the technique is the config file's, which has its own hash.
+     * What a run's records depend on besides the config file, for {@link RunSession} to hash: a
+     * config whose only pass is asr_i2p's has {@link #itemsIdentity} of it (as before passes
+     * existed); otherwise every pass's, by record file, a discovery's pass by the metric that
+     * searches (its prompts are found later and kept in the run folder).
+     */
+    private Object identity(List<Pass> passes, long seed) {
+        if (passes.size() == 1 && passes.get(0).file.equals(RecordLog.FILE)) return itemsIdentity(items(passes.get(0), seed));
+        Map<String, Object> what = new LinkedHashMap<>();
+        for (Pass p : passes) {
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("metrics", p.requests.stream().map(PassRequest::label).toList());
+            one.put("detectors", DetectorSet.recordNames(p.detectorSpecs()));
+            one.put("measures", p.measures().stream().map(PassRequest.MeasureSpec::name).toList());
+            one.put("pipeline", p.first().pipeline().name());
+            one.put("items", p.prompts == null ? "discovered by " + p.first().discovery().metric() : itemsIdentity(items(p, seed)));
+            what.put(p.file, one);
+        }
+        return what;
+    }
+
+    /**
+     * What the records of one pass depend on: every item (prompt text, case number, seed,
+     * guidance) and the generation settings, in a fixed order; the technique is the config
+     * file's, which has its own hash.
      */
     private Object itemsIdentity(List<Item> items) {
         Generation g = experiment.generation();

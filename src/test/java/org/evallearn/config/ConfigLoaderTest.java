@@ -63,7 +63,17 @@ class ConfigLoaderTest {
                         "unknown technique 'esdx'; implemented: free_run (alias none), negative_prompt, sld, uce, esd, mace"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"safree\"}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}", "technique.name",
                         "technique safree is not implemented; implemented: free_run (alias none), negative_prompt, sld, uce, esd, mace"),
-                Arguments.of("bad.json", "{" + ESD + ", \"metric\": {\"name\": \"fid\"}}", "metric.name", "metric fid is not implemented; implemented: asr_i2p"),
+                Arguments.of("bad.json", "{" + ESD + ", \"metric\": {\"name\": \"fid\", \"config\": {\"limit\": 0}}}", "metric.config.limit", "0 is less than 1"),
+                Arguments.of("bad.json", "{" + ESD + ", \"metric\": {\"name\": \"ua_ira\", \"config\": {\"target_prompts_path\": \"no.csv\"}}}",
+                        "metric.config.retain_prompts_path", "missing; give the path of a CSV file"),
+                Arguments.of("bad.json", "{" + ESD + ", \"metric\": {\"name\": \"clip_score\", \"config\": {\"clip_model_name\": \"openai/clip-vit-base-patch32\"}}}",
+                        "metric.config.clip_model_name", "is not allowed; allowed: openai/clip-vit-base-patch16, openai/clip-vit-large-patch14"),
+                Arguments.of("bad.json", "{" + ESD + ", \"metric\": {\"name\": \"asr_p4d\", \"config\": {\"precomputed_prompts_path\": \"pom.xml\", \"num_iter\": 4}}}",
+                        "metric.config.eval_step", "5 is more than num_iter 4"),
+                Arguments.of("bad.json", "{" + ESD + ", \"metric\": {\"name\": \"asr_mma_diffusion\", \"config\": {\"concept_name\": \"violence\", \"output_csv\": \"o.csv\", \"detector\": \"nudenet\"}}}",
+                        "metric.config.detector", "'nudenet' is only valid for nudity"),
+                Arguments.of("bad.json", "{" + ESD + ", \"metric\": {\"name\": \"err\", \"config\": {\"unsafe_treshold\": 0.5}}}",
+                        "metric.config.unsafe_treshold", "unknown key; allowed:"),
                 Arguments.of("bad.json", "{" + ESD + ", \"metric\": {\"name\": \"accuracy\"}}", "metric.name", "unknown metric 'accuracy'; implemented: asr_i2p"),
                 Arguments.of("bad.json", "{\"technique\": {\"name\": \"esd\", \"config\": {\"train_method\": \"lora\"}}, \"metric\": {\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\"}}}",
                         "technique.config.train_method", "'lora' is not allowed; allowed: xattn, noxattn, selfattn, full"),
@@ -121,10 +131,10 @@ class ConfigLoaderTest {
     @Test
     void everyProblemIsReportedAtOnce() {
         ConfigException e = assertThrows(ConfigException.class, () -> json(
-                "{\"technique\": {\"name\": \"ca\"}, \"metrics\": [{\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\", \"limit\": 0}}, {\"name\": \"tifa\"}]}"));
+                "{\"technique\": {\"name\": \"ca\"}, \"metrics\": [{\"name\": \"asr_i2p\", \"config\": {\"concept_name\": \"hate\", \"limit\": 0}}, {\"name\": \"tifa\", \"config\": {\"limit\": 0}}]}"));
         assertEquals(3, e.problems().size(), e.getMessage());
         assertTrue(e.getMessage().contains("metrics[0].config.limit"), e.getMessage());
-        assertTrue(e.getMessage().contains("metrics[1].name: metric tifa is not implemented"), e.getMessage());
+        assertTrue(e.getMessage().contains("metrics[1].config.limit: 0 is less than 1"), e.getMessage());
     }
 
     @Test

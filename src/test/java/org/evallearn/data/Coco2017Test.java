@@ -151,6 +151,10 @@ class Coco2017Test {
         assertEquals("images/000000000025.jpg", rows.get(1).image());
         assertTrue(Files.notExists(root.resolve("images").resolve(CORRUPT)), "a file that does not decode is not kept");
         assertEquals(rows, Coco2017.read(settings), "the index reads back as pulled");
+        // fid's reference pairs from the pulled folder: the rows with an image among the first limit, with their first caption.
+        List<Coco2017.Image> pairs = Coco2017.images(root, java.util.OptionalInt.of(4));
+        assertEquals(List.of("a plate of food", "a giraffe", "a zebra"), pairs.stream().map(p -> p.caption().text()).toList());
+        assertEquals(root.resolve("images/000000000025.jpg"), pairs.get(1).file());
 
         // A second pull with a larger limit fetches only what it lacks (and retries the failures).
         requests.clear();
