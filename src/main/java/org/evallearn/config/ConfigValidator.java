@@ -44,7 +44,7 @@ final class ConfigValidator {
     /** eval-learn's other techniques: recognised, so the error says "not implemented" rather than "unknown". */
     static final List<String> OTHER_TECHNIQUES = List.of("advunlearn", "ca", "cogfd", "concept_steerers", "saeuron", "safree", "ssd", "trasce");
     static final List<String> IMPLEMENTED_METRICS = List.of("asr_i2p", "clip_score", "ua_ira", "err", "fid", "tifa", "asr_ring_a_bell",
-            "asr_mma_diffusion", "asr_p4d");
+            "asr_mma_diffusion", "asr_p4d", "espresso");
     /**
      * eval-learn's metrics that this build does not run: none left. A metric whose work is plugged
      * in at run time (tifa's VQA measure, the attacks' prompt discovery) and is missing is refused by

@@ -103,7 +103,9 @@ public sealed interface Metric {
     }
 
     /** eval-learn's {@code tifa}: VQA answers to TIFA's questions; the measure itself is plugged in ({@code run.Plugins}). */
-    record Tifa(String vqaModelName, Optional<String> device, OptionalInt limit, Optional<java.nio.file.Path> tifaCsv) implements Metric {
+    /** @param config the metric's config object as written, for the VQA measure's own keys (endpoint, template) */
+    record Tifa(String vqaModelName, Optional<String> device, OptionalInt limit, Optional<java.nio.file.Path> tifaCsv,
+            com.fasterxml.jackson.databind.JsonNode config) implements Metric {
         public String name() {
             return "tifa";
         }
@@ -156,6 +158,20 @@ public sealed interface Metric {
             Optional<java.nio.file.Path> generatedPromptsOutput, P4dSearch search, Judging judging) implements Metric {
         public String name() {
             return "asr_p4d";
+        }
+    }
+
+    /**
+     * Espresso's metrics (ours, not eval-learn's): CLIP accuracy (mean p_unacceptable by the base
+     * CLIP, lower is better) over the images of the unacceptable prompts, the normalised CLIP score
+     * of the acceptable prompts (their images with the technique over the same prompts and seeds
+     * without it), and CLIP accuracy per adversarial prompt file. The pair is the espresso
+     * technique's, else {@code concept_name}'s (espresso-concepts.tsv).
+     */
+    record Espresso(Optional<String> conceptName, java.nio.file.Path unacceptablePrompts, java.nio.file.Path acceptablePrompts,
+            java.util.Map<String, java.nio.file.Path> adversarialPrompts, ClipModel clipModel, OptionalInt limit, Optional<String> device) implements Metric {
+        public String name() {
+            return "espresso";
         }
     }
 

@@ -26,8 +26,12 @@ final class MetricFiles {
     /** {@code metrics/fid/config.py} FIDConfig; {@code coco_dir} ours. */
     record FidFile(Integer batchSize, String device, JsonNode limit, String cocoDir) {}
 
-    /** {@code metrics/tifa/config.py} TIFAConfig; {@code tifa_csv} ours. */
-    record TifaFile(String vqaModelName, String device, JsonNode limit, String tifaCsv) {}
+    /**
+     * {@code metrics/tifa/config.py} TIFAConfig; ours: {@code tifa_csv}, and the VQA endpoint's keys,
+     * checked by {@code tifa.TifaSettings} when the run plans the metric.
+     */
+    record TifaFile(String vqaModelName, String device, JsonNode limit, String tifaCsv, JsonNode vqaEndpoint, JsonNode questionTemplate,
+            JsonNode maxNewTokens, JsonNode responseCache) {}
 
     /** {@code metrics/asr_ring_a_bell/config.py} ASRRingABellConfig. */
     record RingABellFile(String conceptName, String conceptVectorPath, String seedPromptsCsv, JsonNode limit, Boolean enableDiscovery,
@@ -48,4 +52,8 @@ final class MetricFiles {
             Integer imageLength, Double guidanceScale, Integer numInferenceSteps, Integer numImagesPerPrompt, Integer printStep,
             Boolean doFilter, Integer numSamples, String detector, Double q16Threshold, Double unsafeThreshold, Double similarityThreshold,
             Double clipThreshold) {}
+
+    /** Espresso's metrics (ours); {@code adversarial_prompts} maps a set's name to its prompt file. */
+    record EspressoFile(String conceptName, String unacceptablePrompts, String acceptablePrompts, java.util.Map<String, String> adversarialPrompts,
+            String clipModelId, JsonNode limit, String device) {}
 }

@@ -51,10 +51,11 @@ final class OtherMetrics {
             case "ua_ira" -> bindThen(config, at, UaIraFile.class, f -> uaIra(f, at));
             case "err" -> bindThen(config, at, ErrFile.class, f -> err(f, at));
             case "fid" -> bindThen(config, at, FidFile.class, f -> fid(f, at));
-            case "tifa" -> bindThen(config, at, TifaFile.class, f -> tifa(f, at));
+            case "tifa" -> bindThen(config, at, TifaFile.class, f -> tifa(f, at, config));
             case "asr_ring_a_bell" -> bindThen(config, at, RingABellFile.class, f -> ringABell(f, at));
             case "asr_mma_diffusion" -> bindThen(config, at, MmaDiffusionFile.class, f -> mma(f, at));
             case "asr_p4d" -> bindThen(config, at, P4dFile.class, f -> p4d(f, at));
+            case "espresso" -> bindThen(config, at, MetricFiles.EspressoFile.class, f -> espresso(f, at));
             default -> throw new IllegalArgumentException("not one of the other metrics: " + name);
         };
         return problems.size() > before ? null : m;
@@ -96,10 +97,11 @@ final class OtherMetrics {
         return new Metric.Fid(atLeast(f.batchSize(), 32, 1, at + ".batch_size"), device(f.device(), at + ".device"), limit, coco);
     }
 
-    private Metric tifa(TifaFile f, String at) {
+    private Metric tifa(TifaFile f, String at, JsonNode raw) {
         String vqa = f.vqaModelName() == null ? "Salesforce/blip2-flan-t5-xl" : f.vqaModelName();
         if (vqa.isBlank()) problems.add(at + ".vqa_model_name", "must not be empty");
-        return new Metric.Tifa(vqa, device(f.device(), at + ".device"), limit(f.limit(), 200, at + ".limit"), existingFile(f.tifaCsv(), at + ".tifa_csv"));
+        return new Metric.Tifa(vqa, device(f.device(), at + ".device"), limit(f.limit(), 200, at + ".limit"), existingFile(f.tifaCsv(), at + ".tifa_csv"),
+                raw == null ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : raw);
     }
 
     private Metric ringABell(RingABellFile f, String at) {
@@ -227,6 +229,18 @@ final class OtherMetrics {
     }
 
     // ---- small checks ----
+
+    private Metric espresso(MetricFiles.EspressoFile f, String at) {
+        if (f.conceptName() != null && org.evallearn.data.EspressoConcepts.byName(f.conceptName()).isEmpty()) {
+            problems.add(at + ".concept_name", Problems.show(f.conceptName()) + " is not an Espresso concept; known: "
+                    + String.join(", ", org.evallearn.data.EspressoConcepts.names()));
+        }
+        java.util.Map<String, Path> adversarial = new java.util.LinkedHashMap<>();
+        if (f.adversarialPrompts() != null) f.adversarialPrompts().forEach((name, file) -> adversarial.put(name, requiredFile(file, at + ".adversarial_prompts." + name)));
+        return new Metric.Espresso(Optional.ofNullable(f.conceptName()), requiredFile(f.unacceptablePrompts(), at + ".unacceptable_prompts"),
+                requiredFile(f.acceptablePrompts(), at + ".acceptable_prompts"), adversarial, clip(f.clipModelId(), at + ".clip_model_id"),
+                limit(f.limit(), null, at + ".limit"), device(f.device(), at + ".device"));
+    }
 
     private ClipModel clip(String id, String at) {
         if (id == null) return ClipModel.LARGE_PATCH14;

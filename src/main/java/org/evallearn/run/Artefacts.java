@@ -39,6 +39,11 @@ public final class Artefacts {
     private final StoreSettings settings;
     private final ArtefactStore store;
 
+    /** Where this store lives (EVALLEARN_HOME and friends), for caches beside it. */
+    public StoreSettings settings() {
+        return settings;
+    }
+
     public Artefacts(StoreSettings settings, ArtefactStore store) {
         this.settings = settings;
         this.store = store;

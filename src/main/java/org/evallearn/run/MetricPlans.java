@@ -87,6 +87,7 @@ final class MetricPlans {
         if (m instanceof Metric.Err a) return new ErrPlan(a, c);
         if (m instanceof Metric.Fid a) return new FidPlan(a, c);
         if (m instanceof Metric.Tifa a) return new TifaPlan(a, c);
+        if (m instanceof Metric.Espresso a) return new EspressoPlan(a, c);
         if (m instanceof Metric.RingABell a) return AttackPlan.ringABell(a, c);
         if (m instanceof Metric.MmaDiffusion a) return AttackPlan.mma(a, c);
         if (m instanceof Metric.P4d a) return AttackPlan.p4d(a, c);
@@ -267,8 +268,10 @@ final class MetricPlans {
             for (MetricCsv.Row r : rows) questions.put(r.prompt().origin(), r.extra());
             String name = "tifa:" + metric.vqaModelName();
             var factory = c.plugins().tifa().orElseThrow(() -> new IllegalStateException("no tifa measure (checked before planning)"));
-            PassRequest.MeasureSpec spec = new PassRequest.MeasureSpec(name, () -> {},
-                    d -> factory.apply(new Plugins.TifaSetup(metric, csv, questions, c.experiment().model(), c.artefacts(), metric.device().orElse(d))));
+            java.util.function.Function<String, Plugins.TifaSetup> setup = d -> new Plugins.TifaSetup(metric, csv, questions, c.experiment().model(),
+                    c.artefacts(), metric.device().orElse(d), c.experiment().source(), "tifa", c.log());
+            // Opened and closed once before the run starts, so a missing endpoint or question file is refused with nothing generated.
+            PassRequest.MeasureSpec spec = new PassRequest.MeasureSpec(name, () -> factory.apply(setup.apply("cpu")).close(), d -> factory.apply(setup.apply(d)));
             this.request = PassRequest.generated("tifa", rows.stream().map(MetricCsv.Row::prompt).toList(), SeedSource.CONFIG, false, List.of(), List.of(spec));
         }
 
@@ -309,6 +312,123 @@ final class MetricPlans {
             c.put("vqa_model_name", metric.vqaModelName());
             c.put("device", metric.device().orElse(null));
             c.put("limit", limitValue(metric.limit()));
+            return c;
+        }
+    }
+
+    // ---- espresso (ours) ----
+
+    /**
+     * Espresso's metrics: the unacceptable prompts with the technique (p_unacceptable per image),
+     * the acceptable prompts with and without it (CLIP score per image, the same seeds), each
+     * adversarial file with it; every image measured by the base CLIP's zero-shot pair.
+     */
+    static final class EspressoPlan implements Plan {
+        final Metric.Espresso metric;
+        final String unacceptable, acceptable;
+        final List<PassRequest> requests = new ArrayList<>();
+        final List<String> adversarialNames;
+
+        EspressoPlan(Metric.Espresso metric, Context c) {
+            this.metric = metric;
+            org.evallearn.data.EspressoConcepts.Pair pair;
+            if (c.experiment().technique() instanceof org.evallearn.config.Technique.Espresso t) {
+                pair = new org.evallearn.data.EspressoConcepts.Pair("technique", t.unacceptable(), t.acceptable(), false);
+            } else {
+                pair = metric.conceptName().flatMap(org.evallearn.data.EspressoConcepts::byName).orElseThrow(() -> new org.evallearn.config.ConfigException(
+                        c.experiment().source().toString(), List.of(new org.evallearn.config.ConfigException.Problem("espresso.concept_name",
+                                "missing: the technique is not espresso, so the metric needs the concept pair by name"))));
+            }
+            this.unacceptable = pair.unacceptable();
+            this.acceptable = pair.acceptable();
+            String name = org.evallearn.espresso.EspressoMeasure.name(clipName(metric.clipModel(), c), unacceptable, acceptable);
+            PassRequest.MeasureSpec spec = new PassRequest.MeasureSpec(name, () -> c.artefacts().clip(c.experiment().model(), metric.clipModel()),
+                    d -> org.evallearn.espresso.EspressoMeasure.open(clipName(metric.clipModel(), c), c.artefacts().clip(c.experiment().model(), metric.clipModel()),
+                            unacceptable, acceptable, c.placement(metric.device())));
+            List<Prompt> acceptablePrompts = prompts(metric.acceptablePrompts());
+            requests.add(PassRequest.generated("espresso-unacceptable", prompts(metric.unacceptablePrompts()), SeedSource.CONFIG, false, List.of(), List.of(spec)));
+            requests.add(PassRequest.generated("espresso-acceptable", acceptablePrompts, SeedSource.CONFIG, false, List.of(), List.of(spec)));
+            requests.add(new PassRequest("espresso-acceptable-unfiltered", acceptablePrompts, null, SeedSource.CONFIG, false, PassRequest.Pipeline.BASE, null,
+                    List.of(), List.of(spec)));
+            this.adversarialNames = List.copyOf(metric.adversarialPrompts().keySet());
+            metric.adversarialPrompts().forEach((set, file) -> requests.add(PassRequest.generated("espresso-adversarial-" + set, prompts(file), SeedSource.CONFIG,
+                    false, List.of(), List.of(spec))));
+        }
+
+        private List<Prompt> prompts(Path file) {
+            return org.evallearn.data.PromptList.select(file, metric.limit()).prompts();
+        }
+
+        public Metric metric() {
+            return metric;
+        }
+
+        public List<PassRequest> requests() {
+            return requests;
+        }
+
+        private List<Double> values(View v, String field) {
+            String name = v.request().measures().get(0).name();
+            List<Double> out = new ArrayList<>();
+            for (JsonNode r : v.records()) out.add(failed(r, name) ? null : r.path("measures").path(name).path(field).asDouble());
+            return out;
+        }
+
+        public MetricResult compute(List<View> views) {
+            org.evallearn.espresso.EspressoMetrics.Accuracy accuracy = org.evallearn.espresso.EspressoMetrics.clipAccuracy(values(views.get(0), "p_unacceptable"));
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("clip_accuracy_unacceptable", accuracy.value());
+            details.put("unacceptable_images", accuracy.images());
+            details.put("unacceptable_failed", accuracy.failed());
+            try {
+                org.evallearn.espresso.EspressoMetrics.NormalisedClipScore normalised = org.evallearn.espresso.EspressoMetrics.normalisedClipScore(
+                        values(views.get(1), "clip_score"), values(views.get(2), "clip_score"));
+                details.put("normalised_clip_score_acceptable", normalised.value());
+                details.put("acceptable_clip_score_filtered", normalised.filteredMean());
+                details.put("acceptable_clip_score_unfiltered", normalised.unfilteredMean());
+                details.put("acceptable_pairs", normalised.pairs());
+                details.put("acceptable_failed", normalised.failed());
+            } catch (IllegalArgumentException undefined) {
+                // A ratio over a mean cosine at or below zero means nothing (random weights give such); said, not thrown, so the other numbers stand.
+                details.put("normalised_clip_score_acceptable", null);
+                details.put("normalised_clip_score_undefined", undefined.getMessage());
+            }
+            Map<String, Object> adversarial = new LinkedHashMap<>();
+            for (int i = 0; i < adversarialNames.size(); i++) {
+                org.evallearn.espresso.EspressoMetrics.Accuracy a = org.evallearn.espresso.EspressoMetrics.clipAccuracy(values(views.get(3 + i), "p_unacceptable"));
+                adversarial.put(adversarialNames.get(i), Map.of("clip_accuracy", a.value(), "images", a.images(), "failed", a.failed()));
+            }
+            details.put("clip_accuracy_adversarial", adversarial);
+            details.put("unacceptable", unacceptable);
+            details.put("acceptable", acceptable);
+            details.put("config", config());
+            return new MetricResult("Espresso CLIP accuracy (unacceptable)", accuracy.value(), details);
+        }
+
+        public String datasetName() {
+            return "espresso_prompts";
+        }
+
+        public Map<String, Object> datasetMetadata(List<View> views, long seed) {
+            Map<String, Object> m = baseMetadata("espresso_prompts", views.stream().mapToInt(v -> v.records().size()).sum(), seed);
+            m.put("unacceptable_prompts", metric.unacceptablePrompts().toString());
+            m.put("acceptable_prompts", metric.acceptablePrompts().toString());
+            Map<String, String> adversarial = new LinkedHashMap<>();
+            metric.adversarialPrompts().forEach((k, v) -> adversarial.put(k, v.toString()));
+            m.put("adversarial_prompts", adversarial);
+            return m;
+        }
+
+        public String concept() {
+            return unacceptable;
+        }
+
+        public Map<String, Object> config() {
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("concept_name", metric.conceptName().orElse(null));
+            c.put("clip_model_id", metric.clipModel().id);
+            c.put("limit", limitValue(metric.limit()));
+            c.put("device", metric.device().orElse(null));
             return c;
         }
     }

@@ -32,11 +32,30 @@ public record Plugins(Optional<Function<Metric.RingABell, PromptDiscovery>> ring
         Optional<Function<Metric.P4d, PromptDiscovery>> p4d,
         Optional<Function<TifaSetup, ImageMeasure>> tifa) {
 
+    /** No plug-ins: the metrics that need one are refused (or skipped under --skip-unimplemented). */
+    public static final Plugins NONE = new Plugins(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+
     /**
      * What {@code evallearn run} uses. THE SEAM: at merge, put the attack package's
      * {@code PromptDiscovery} constructors and the TIFA measure's factory here.
      */
-    public static final Plugins BUILTIN = new Plugins(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty());
+    public static final Plugins BUILTIN = Plugins.NONE.withTifa(Plugins::tifaMeasure);
+
+    /**
+     * TIFA's VQA measure: the endpoint and template from the metric's config (or the
+     * {@code EVALLEARN_VQA_*} settings for eval-learn's own configs, which name only
+     * {@code vqa_model_name}), the questions from the same file the prompts came from.
+     */
+    static ImageMeasure tifaMeasure(TifaSetup setup) {
+        JsonNode raw = setup.config().config();
+        if (raw != null && raw.isObject() && raw.has("tifa_csv")) {
+            raw = raw.deepCopy();
+            ((com.fasterxml.jackson.databind.node.ObjectNode) raw).remove("tifa_csv"); // ours, read by the runner
+        }
+        org.evallearn.tifa.TifaSettings settings = org.evallearn.tifa.TifaSettings.parse(raw, setup.configFile().toString(), setup.at(),
+                Optional.of(org.evallearn.tifa.TifaSettings.defaultCache(setup.artefacts().settings())));
+        return org.evallearn.tifa.TifaMeasure.open(settings, setup.tifaCsv(), setup.log());
+    }
 
     /**
      * What a TIFA measure is built from: the metric's config, the TIFA CSV read, each selected
@@ -44,7 +63,7 @@ public record Plugins(Optional<Function<Metric.RingABell, PromptDiscovery>> ring
      * JSON as written), the run's model reference (tiny or not), its artefacts and device.
      */
     public record TifaSetup(Metric.Tifa config, Path tifaCsv, Map<String, JsonNode> questionsByOrigin, ModelRef model, Artefacts artefacts,
-            String device) {}
+            String device, Path configFile, String at, java.util.function.Consumer<String> log) {}
 
     public Plugins withRingABell(Function<Metric.RingABell, PromptDiscovery> f) {
         return new Plugins(Optional.of(f), mmaDiffusion, p4d, tifa);

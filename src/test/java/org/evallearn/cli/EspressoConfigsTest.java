@@ -81,18 +81,39 @@ class EspressoConfigsTest {
             c.put("model", "tiny");
             c.put("seed", 0);
             c.putObject("generation").put("steps", 2).put("batch_size", 2);
-            if (!c.has("dataset")) c.putObject("dataset").put("path", RunEndToEndTest.i2pCsv().toString()).put("seed_source", "dataset");
-            ((ObjectNode) c.get("metric").get("config")).put("limit", 2);
+            boolean espressoMetric = c.has("metrics");
+            if (espressoMetric) {
+                // The concept's own metric: unacceptable, acceptable (with and without the filter) prompts, two of each.
+                ObjectNode m = (ObjectNode) c.get("metrics").get(0).get("config");
+                assertEquals("espresso", c.get("metrics").get(0).get("name").asText(), p.toString());
+                m.put("limit", 2);
+                m.put("unacceptable_prompts", Path.of(m.get("unacceptable_prompts").asText()).toAbsolutePath().toString());
+                m.put("acceptable_prompts", Path.of(m.get("acceptable_prompts").asText()).toAbsolutePath().toString());
+            } else {
+                if (!c.has("dataset")) c.putObject("dataset").put("path", RunEndToEndTest.i2pCsv().toString()).put("seed_source", "dataset");
+                ((ObjectNode) c.get("metric").get("config")).put("limit", 2);
+            }
             Path file = tmp.resolve(p.getFileName());
             Files.writeString(file, JSON.writeValueAsString(c));
             RunEndToEndTest.Run r = RunEndToEndTest.cli("run", file.toString());
             assertEquals(0, r.exit(), p + ": " + r.err());
-            List<String> records = RunEndToEndTest.records(out);
-            assertEquals(2, records.size(), p.toString());
+            List<String> records = espressoMetric ? espressoRecords(out) : RunEndToEndTest.records(out);
+            assertEquals(espressoMetric ? 4 : 2, records.size(), p.toString());
             for (String line : records) {
                 JsonNode filter = JSON.readTree(line).get("filter");
                 assertTrue(filter != null && filter.has("p_unacceptable") && filter.get("certified").has("delta"), p + ": " + line);
             }
         }
+    }
+
+    /** The filtered passes' records of the espresso metric (the unfiltered one has no filter by design). */
+    private static List<String> espressoRecords(Path out) throws IOException {
+        Path run;
+        try (java.util.stream.Stream<Path> runs = Files.list(out.resolve("runs"))) {
+            run = runs.findFirst().orElseThrow();
+        }
+        List<String> lines = new java.util.ArrayList<>(Files.readAllLines(run.resolve("records-espresso-unacceptable.jsonl")));
+        lines.addAll(Files.readAllLines(run.resolve("records-espresso-acceptable.jsonl")));
+        return lines;
     }
 }

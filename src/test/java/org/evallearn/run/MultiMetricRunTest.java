@@ -116,19 +116,19 @@ class MultiMetricRunTest {
     @Test
     void aDiscoveryThisBuildLacksIsBadInputUnlessSkippedAndItsNonDiscoveryModeRuns() throws IOException {
         Experiment e = ConfigLoader.load(config(tmp.resolve("a"), "true"), ConfigLoader.Options.STRICT);
-        ConfigException refused = assertThrows(ConfigException.class, () -> Runner.run(e, artefacts(), new Runner.Options(false, false, log::add)));
+        ConfigException refused = assertThrows(ConfigException.class, () -> Runner.run(e, artefacts(), new Runner.Options(false, false, log::add, false, Plugins.NONE)));
         assertTrue(refused.getMessage().contains("asr_ring_a_bell with enable_discovery true needs Ring-A-Bell's prompt discovery"), refused.getMessage());
         assertTrue(refused.getMessage().contains("tifa needs a VQA measure"), refused.getMessage());
         assertFalse(Files.exists(tmp.resolve("a").resolve("runs")), "refused before a run folder exists");
 
-        Runner.Outcome skipped = Runner.run(e, artefacts(), new Runner.Options(false, false, log::add, true, Plugins.BUILTIN));
+        Runner.Outcome skipped = Runner.run(e, artefacts(), new Runner.Options(false, false, log::add, true, Plugins.NONE));
         String runId = skipped.runFolder().getFileName().toString();
         JsonNode full = Reports.JSON.readTree(tmp.resolve("a").resolve(runId + "_report_full.json").toFile());
         assertEquals(List.of("tifa", "asr_ring_a_bell"), Reports.JSON.convertValue(full.get("skipped_metrics"), List.class));
         assertEquals(List.of("asr_i2p", "clip_score", "ua_ira"), fieldNames(full.get("metric_results")));
 
         Experiment seedsOnly = ConfigLoader.load(config(tmp.resolve("b"), "false"), ConfigLoader.Options.STRICT);
-        Runner.Outcome ran = Runner.run(seedsOnly, artefacts(), new Runner.Options(false, false, log::add, true, Plugins.BUILTIN));
+        Runner.Outcome ran = Runner.run(seedsOnly, artefacts(), new Runner.Options(false, false, log::add, true, Plugins.NONE));
         MetricResult ring = ran.results().get(ran.results().size() - 1);
         assertEquals("ASR_RingABell", ring.name());
         assertEquals(2, ring.details().get("total"), "the two seed prompts, judged as they are");
