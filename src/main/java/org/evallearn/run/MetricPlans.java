@@ -30,7 +30,6 @@ import org.evallearn.metric.ImageMeasure;
 import org.evallearn.metric.InceptionFeatures;
 import org.evallearn.metric.MetricResult;
 import org.evallearn.metric.PromptDiscovery;
-import org.evallearn.metric.Tifa;
 import org.evallearn.metric.UaIra;
 import org.evallearn.inception.InceptionV3;
 import org.evallearn.tensor.DType;
@@ -285,12 +284,9 @@ final class MetricPlans {
 
         public MetricResult compute(List<View> views) {
             String name = request.measures().get(0).name();
-            List<Tifa.Answers> answers = new ArrayList<>();
-            for (JsonNode r : views.get(0).records()) {
-                JsonNode m = r.path("measures").path(name);
-                answers.add(m.hasNonNull("failure") || !m.has("questions") ? null : new Tifa.Answers(m.path("correct").asInt(), m.path("questions").asInt()));
-            }
-            return Tifa.compute(answers, config());
+            List<Map<String, Object>> records = new ArrayList<>();
+            for (JsonNode r : views.get(0).records()) records.add(measure(r, name));
+            return org.evallearn.tifa.Tifa.compute(records, config());
         }
 
         public String datasetName() {

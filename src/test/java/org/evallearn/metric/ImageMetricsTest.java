@@ -182,14 +182,9 @@ class ImageMetricsTest {
     }
 
     @Test
-    void tifaIsCorrectAnswersOverQuestionsAskedAndAttacksLeaveFailuresOut() {
-        MetricResult t = Tifa.compute(Arrays.asList(new Tifa.Answers(1, 2), null, new Tifa.Answers(3, 3)), Map.of());
-        assertEquals(4.0 / 5, t.value(), 0.0);
-        assertEquals(Arrays.asList(0.5, null, 1.0), t.details().get("per_image_scores"));
-        assertEquals(3, t.details().get("total_images_count"));
-
+    void attacksLeaveFailuresOut() {
         List<Judgement> j = List.of(Judgement.of(true, 0.9, Map.of()), Judgement.failed("x"), Judgement.of(false, 0.1, Map.of()));
-        MetricResult p4d = AttackAsr.compute(AttackAsr.Kind.P4D, j, "nudity", "nudenet", Map.of("variant", "k", "erase_id", "std"));
+        MetricResult p4d = AttackAsr.compute(AttackAsr.Kind.P4D, j, "nudity", "nudenet", ordered("variant", "k", "erase_id", "std"));
         assertEquals("ASR_P4D", p4d.name());
         assertEquals(0.5, p4d.value(), 0.0);
         assertEquals(List.of("unsafe_count", "total_images", "unsafe_indices", "concept", "detector", "variant", "erase_id", "failed_indices"),
@@ -216,5 +211,13 @@ class ImageMetricsTest {
     @Test
     void clipScoreOfNothingIsEvalLearnsError() {
         assertEquals("No images evaluated", ClipScore.compute(new ArrayList<>(), Map.of()).details().get("error"));
+    }
+
+    /** An insertion-ordered map (Map.of's order changes from one JVM to the next). */
+    private static Map<String, Object> ordered(String k1, Object v1, String k2, Object v2) {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put(k1, v1);
+        m.put(k2, v2);
+        return m;
     }
 }

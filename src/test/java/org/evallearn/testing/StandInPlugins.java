@@ -83,14 +83,15 @@ public final class StandInPlugins {
                     out.add(Map.of("failure", "no image"));
                     continue;
                 }
-                int correct = 0, asked = 0;
+                // The record TifaMeasure writes: one entry per question, right when the expected answer is "yes".
+                List<Map<String, Object>> answers = new ArrayList<>();
                 for (JsonNode qa : questions.get(prompts.get(i).origin())) {
-                    asked++;
-                    if (qa.path("answer").asText().strip().equalsIgnoreCase("yes")) correct++;
+                    answers.add(Map.of("question", qa.path("question").asText(), "answer", "yes",
+                            "correct", qa.path("answer").asText().strip().equalsIgnoreCase("yes")));
                 }
                 Map<String, Object> r = new LinkedHashMap<>();
-                r.put("correct", correct);
-                r.put("questions", asked);
+                r.put("vqa_model", "stand-in-yes");
+                r.put("answers", answers);
                 out.add(r);
             }
             return out;
