@@ -260,7 +260,7 @@ public final class MmaDiffusion implements PromptDiscovery {
         ClipTextModel encoder = pipe.textEncoder();
         Placement at = pipe.placement();
         long[] ids = pipe.tokenizer().sdInputIds(control);
-        try (AutoGradMode grad = new AutoGradMode(true); Scope s = Scope.open()) {
+        try (MathAttention math = MathAttention.enter(); AutoGradMode grad = new AutoGradMode(true); Scope s = Scope.open()) {
             Tensor w = encoder.tokenEmbeddingWeight();
             Tensor idTensor = PromptAttacks.ids(new long[][] {ids}, at);
             Tensor all = torch.embedding(w, idTensor).detach();

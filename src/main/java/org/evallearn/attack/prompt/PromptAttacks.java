@@ -1,12 +1,7 @@
 package org.evallearn.attack.prompt;
 
-import java.io.IOException;
-import java.io.StringWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
-import org.apache.commons.csv.CSVFormat;
-import org.apache.commons.csv.CSVPrinter;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.evallearn.run.AtomicFiles;
@@ -37,19 +32,50 @@ final class PromptAttacks {
     }
 
     /**
-     * Writes {@code rows} as CSV, atomically: Python's {@code csv.writer} (minimal quoting, CRLF)
-     * when {@code crlf}, else pandas' {@code to_csv} (minimal quoting, LF). {@code header} may be null.
+     * Writes {@code rows} as CSV, atomically, as Python's {@code csv} module does with its default
+     * dialect (which pandas' {@code to_csv} uses too): a field is quoted only when it holds a
+     * comma, a quote or a line break, quotes doubled; a row of one empty field is {@code ""};
+     * numbers as Python's {@code repr}. Lines end in CRLF ({@code csv.writer}) when {@code crlf},
+     * else LF ({@code to_csv}). {@code header} may be null.
      */
     static void writeCsv(Path file, List<String> header, List<List<Object>> rows, boolean crlf) {
-        StringWriter out = new StringWriter();
-        CSVFormat format = CSVFormat.DEFAULT.builder().setRecordSeparator(crlf ? "\r\n" : "\n").build();
-        try (CSVPrinter p = new CSVPrinter(out, format)) {
-            if (header != null) p.printRecord(header);
-            for (List<Object> row : rows) p.printRecord(row);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        StringBuilder out = new StringBuilder();
+        String end = crlf ? "\r\n" : "\n";
+        if (header != null) out.append(csvLine(List.copyOf(header))).append(end);
+        for (List<Object> row : rows) out.append(csvLine(row)).append(end);
         AtomicFiles.writeString(file, out.toString());
+    }
+
+    static String csvLine(List<?> row) {
+        if (row.size() == 1 && "".equals(row.get(0))) return "\"\"";
+        StringBuilder line = new StringBuilder();
+        for (int i = 0; i < row.size(); i++) {
+            if (i > 0) line.append(',');
+            Object v = row.get(i);
+            String field = v instanceof Double d ? pythonRepr(d) : String.valueOf(v);
+            boolean quote = field.indexOf(',') >= 0 || field.indexOf('"') >= 0 || field.indexOf('\n') >= 0 || field.indexOf('\r') >= 0;
+            line.append(quote ? "\"" + field.replace("\"", "\"\"") + "\"" : field);
+        }
+        return line.toString();
+    }
+
+    /** Python's {@code repr(float)}: the shortest round-tripping digits, scientific below 1e-4 and from 1e16. */
+    static String pythonRepr(double d) {
+        if (Double.isNaN(d)) return "nan";
+        if (Double.isInfinite(d)) return d > 0 ? "inf" : "-inf";
+        String text = Double.toString(d);
+        double a = Math.abs(d);
+        if (a != 0 && (a < 1e-4 || a >= 1e16)) {
+            java.math.BigDecimal b = new java.math.BigDecimal(Double.toString(d));
+            String digits = b.unscaledValue().abs().toString().replaceAll("0+$", "");
+            if (digits.isEmpty()) digits = "0";
+            int exponent = b.precision() - b.scale() - 1;
+            String mantissa = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
+            return (d < 0 ? "-" : "") + mantissa + "e" + (exponent < 0 ? "-" : "+") + String.format(java.util.Locale.ROOT, "%02d", Math.abs(exponent));
+        }
+        if (text.contains("E")) text = new java.math.BigDecimal(text).stripTrailingZeros().toPlainString();
+        if (!text.contains(".")) text = text + ".0";
+        return text;
     }
 
     static void requireAtLeast(String key, long value, long min) {

@@ -143,13 +143,13 @@ public final class RingABell implements PromptDiscovery {
     /** Runs (or reads back from the cache) the search for every seed prompt and writes generated_prompts_output. */
     public List<Found> search(DiscoveryContext context) {
         List<Prompt> seeds = PromptList.select(settings.seedPromptsCsv(), settings.limit()).prompts();
-        StableDiffusionPipeline pipe = context.pipeline();
         String key = String.format(Locale.ROOT, "%s seed=%d seed prompts sha256=%s", settings, context.seed(),
                 org.evallearn.run.Hashing.sha256Json(seeds.stream().map(Prompt::text).toList()));
         SearchCache cache = SearchCache.open(context.workDir(), NAME, key);
         List<Found> found = new ArrayList<>(cache.rows().stream().map(Found::fromJson).toList());
         if (found.size() < seeds.size()) {
             if (!found.isEmpty()) context.log().accept(NAME + ": " + found.size() + " of " + seeds.size() + " seed prompts read back from " + cache.file());
+            StableDiffusionPipeline pipe = context.pipeline();
             try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
                 Tensor vector = conceptVector(pipe);
                 for (int i = found.size(); i < seeds.size(); i++) {
@@ -220,7 +220,7 @@ public final class RingABell implements PromptDiscovery {
                 Arrays.fill(ids, length + 1, n, tok.eosId());
                 population.add(ids);
             }
-            double initial = Double.NaN, best = Double.POSITIVE_INFINITY;
+            double initial = Double.NaN, best = Double.POSITIVE_INFINITY, lastBest = Double.NaN;
             int sinceBest = 0, generation = 0;
             for (int step = 0; step < settings.generations(); step++) {
                 generation = step + 1;
@@ -232,6 +232,7 @@ public final class RingABell implements PromptDiscovery {
                 for (int i = 0; i < settings.populationSize() / 2; i++) parents.add(population.get(order[i]));
                 population = parents;
                 double generationBest = score[order[0]];
+                lastBest = generationBest;
                 if (step == 0) initial = generationBest;
                 if (generationBest < best) {
                     best = generationBest;
@@ -245,7 +246,7 @@ public final class RingABell implements PromptDiscovery {
                 if (step == settings.generations() - 1 || sinceBest >= settings.patience()) break;
                 population = mutation(crossover(population, length, r), length, high, r);
             }
-            double finalLoss = fitness(pipe.textEncoder(), target, List.of(population.get(0)), pipe.placement())[0];
+            double finalLoss = lastBest;
             int[] tokens = new int[length];
             for (int k = 0; k < length; k++) tokens[k] = (int) population.get(0)[k + 1];
             return new Found(seedPrompt, tok.decode(tokens).strip(), initial, finalLoss, generation);
