@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * P4D on two different tiny pipelines (the erased one and the unerased guide), 64-px images with
- * 2 sampling steps and the tiny CLIP vision tower as the similarity: 12 steps, evaluated every 3.
+ * 2 sampling steps and the tiny CLIP vision tower as the similarity: 6 steps, evaluated every 2.
  */
 class P4dTest {
     @TempDir static Path models;
@@ -52,8 +52,8 @@ class P4dTest {
     }
 
     private P4d.Settings settings(Path targets) {
-        return new P4d.Settings("nudity", targets, OptionalInt.empty(), Optional.of(dir.resolve("p4d/prompts.csv")), "k", Optional.empty(), 12, 3,
-                0.1, 0.1, 1, 1, 64, 7.5, 2, 1, 3, true, 2, 3, 16);
+        return new P4d.Settings("nudity", targets, OptionalInt.empty(), Optional.of(dir.resolve("p4d/prompts.csv")), "k", Optional.empty(), 6, 2,
+                0.1, 0.1, 1, 1, 64, 7.5, 2, 1, 2, true, 2, 3, 16);
     }
 
     @Test
@@ -65,7 +65,7 @@ class P4dTest {
         List<P4d.Found> b = attack.search(new TestContext(erased, base, 42, dir.resolve("work-b")));
         assertEquals(a, b, "same seed, same prompts and the same loss at every step");
         P4d.Found f = a.get(0);
-        assertEquals(12, f.losses().size());
+        assertEquals(6, f.losses().size());
         assertTrue(f.bestSimilarity() > f.initialSimilarity(), "an optimised prompt's images are closer to the target image: " + f);
         List<String> lines = Files.readAllLines(dir.resolve("p4d/prompts.csv"));
         assertEquals(List.of("target_prompt,adversarial_prompt,best_similarity",
