@@ -51,9 +51,10 @@ public final class BenchModels {
         String shared = System.getenv("EVALLEARN_SHARED");
         Path tokenizer = Path.of(shared != null && !shared.isBlank() ? shared : "../shared", "golden", "tokenizer");
         if (!Files.isDirectory(tokenizer)) throw new IllegalStateException("CLIP tokenizer not found at " + tokenizer.toAbsolutePath());
-        RandomBinder binder = new RandomBinder(0, placement);
-        return new StableDiffusionPipeline(ClipTokenizer.load(tokenizer), ClipTextModel.random(text(size), false, binder),
-                UNet2DConditionModel.random(unet(size), binder), AutoencoderKL.random(TinyPipeline.vaeConfig(), binder),
+        // One binder per model: a binder is finished once its model is built.
+        return new StableDiffusionPipeline(ClipTokenizer.load(tokenizer), ClipTextModel.random(text(size), false, new RandomBinder(0, placement)),
+                UNet2DConditionModel.random(unet(size), new RandomBinder(1, placement)),
+                AutoencoderKL.random(TinyPipeline.vaeConfig(), new RandomBinder(2, placement)),
                 new ConfigFile("SD 1.x scheduler config", Sd1Configs.scheduler()), placement);
     }
 }
