@@ -17,7 +17,7 @@ import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.RandomBinder;
 
 /** The model sizes the benchmarks run: the tiny pipeline's, and a medium SD 1.x-shaped one. */
-final class BenchModels {
+public final class BenchModels {
     private BenchModels() {}
 
     static UNetConfig unet(String size) {
@@ -47,13 +47,14 @@ final class BenchModels {
      * {@code shared/golden/tokenizer} ({@code $EVALLEARN_SHARED}, else {@code ../shared}), SD 1.x's
      * scheduler config and a tiny VAE (latents are benchmarked, images are not).
      */
-    static StableDiffusionPipeline randomPipeline(String size, Placement placement) {
+    public static StableDiffusionPipeline randomPipeline(String size, Placement placement) {
         String shared = System.getenv("EVALLEARN_SHARED");
         Path tokenizer = Path.of(shared != null && !shared.isBlank() ? shared : "../shared", "golden", "tokenizer");
         if (!Files.isDirectory(tokenizer)) throw new IllegalStateException("CLIP tokenizer not found at " + tokenizer.toAbsolutePath());
-        RandomBinder binder = new RandomBinder(0, placement);
-        return new StableDiffusionPipeline(ClipTokenizer.load(tokenizer), ClipTextModel.random(text(size), false, binder),
-                UNet2DConditionModel.random(unet(size), binder), AutoencoderKL.random(TinyPipeline.vaeConfig(), binder),
+        // One binder per model: a binder is finished once its model is built.
+        return new StableDiffusionPipeline(ClipTokenizer.load(tokenizer), ClipTextModel.random(text(size), false, new RandomBinder(0, placement)),
+                UNet2DConditionModel.random(unet(size), new RandomBinder(1, placement)),
+                AutoencoderKL.random(TinyPipeline.vaeConfig(), new RandomBinder(2, placement)),
                 new ConfigFile("SD 1.x scheduler config", Sd1Configs.scheduler()), placement);
     }
 }

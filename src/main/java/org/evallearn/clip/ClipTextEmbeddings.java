@@ -27,4 +27,12 @@ final class ClipTextEmbeddings {
             return s.handUp(tokenEmbedding.forward(ids).add(positionEmbedding.weight.narrow(0, 0, n)));
         }
     }
+
+    /** @param tokenEmbeds (batch, n, hidden) token embeddings to which the position embeddings are added */
+    Tensor forwardTokenEmbeddings(Tensor tokenEmbeds) {
+        try (Scope s = Scope.open()) {
+            long n = tokenEmbeds.shape()[1];
+            return s.handUp(tokenEmbeds.add(positionEmbedding.weight.narrow(0, 0, n)));
+        }
+    }
 }

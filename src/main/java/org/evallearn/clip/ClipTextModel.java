@@ -96,6 +96,22 @@ public final class ClipTextModel extends Model {
         return textModel.forward(inputIds, textProjection);
     }
 
+    /**
+     * {@link #forward} with the token embeddings given (batch, n, hidden) rather than looked up:
+     * what a gradient attack on the prompt differentiates through (MMA-Diffusion's one-hot tokens,
+     * P4D's soft prompt). {@code inputIds} still pick each row's pooled (EOS) position.
+     */
+    public Output forwardTokenEmbeddings(Tensor inputIds, Tensor tokenEmbeds) {
+        checkOpen();
+        return textModel.forward(inputIds, tokenEmbeds, textProjection);
+    }
+
+    /** The token embedding table (vocab_size, hidden), the model's own tensor: read it, never change it. */
+    public Tensor tokenEmbeddingWeight() {
+        checkOpen();
+        return textModel.embeddings.tokenEmbedding.weight;
+    }
+
     public ClipTextConfig config() {
         return config;
     }

@@ -39,6 +39,16 @@ final class ClipTextTransformer {
      * @param projection the text projection, or null for none
      */
     ClipTextModel.Output forward(Tensor inputIds, Linear projection) {
+        return forward(inputIds, null, projection);
+    }
+
+    /**
+     * As {@link #forward(Tensor, Linear)}, with the token embeddings given instead of looked up
+     * (position embeddings are still added; {@code inputIds} still choose the pooled position).
+     *
+     * @param tokenEmbeds (batch, n, hidden) or null to look them up from {@code inputIds}
+     */
+    ClipTextModel.Output forward(Tensor inputIds, Tensor tokenEmbeds, Linear projection) {
         long[] shape = inputIds.shape();
         if (shape.length != 2 || inputIds.scalar_type().intern() != ScalarType.Long) {
             throw new IllegalArgumentException("input_ids must be a 2-d int64 tensor (batch, tokens), got "
@@ -50,7 +60,12 @@ final class ClipTextTransformer {
         }
         try (Scope s = Scope.open()) {
             Tensor ids = inputIds.to(placement.torchDevice(), ScalarType.Long);
-            Tensor hidden = encoder.forward(embeddings.forward(ids), true);
+            if (tokenEmbeds != null && !java.util.Arrays.equals(tokenEmbeds.shape(), new long[] {shape[0], shape[1], config.hiddenSize()})) {
+                throw new IllegalArgumentException("token embeddings must be (batch, tokens, hidden) = " + Arrays.toString(
+                        new long[] {shape[0], shape[1], config.hiddenSize()}) + ", got " + Arrays.toString(tokenEmbeds.shape()));
+            }
+            Tensor input = tokenEmbeds == null ? embeddings.forward(ids) : embeddings.forwardTokenEmbeddings(tokenEmbeds);
+            Tensor hidden = encoder.forward(input, true);
             Tensor last = finalLayerNorm.forward(hidden);
             Tensor pooled = last.gather(1, poolIndex(ids).view(shape[0], 1, 1).expand(shape[0], 1, config.hiddenSize())).squeeze(1);
             Tensor embeds = projection == null ? null : s.handUp(projection.forward(pooled));

@@ -121,6 +121,18 @@ public final class ClipTokenizer {
         return BytePairEncoder.fromByteChars(symbols.toString()).replace(BytePairEncoder.END_OF_WORD, " ");
     }
 
+    /** Number of ids, the vocabulary's size. */
+    public int vocabularySize() { return tokens.length; }
+
+    /**
+     * The vocabulary entry of {@code id} as vocab.json spells it (byte-level characters, {@code </w>}
+     * kept), as Hugging Face's {@code convert_ids_to_tokens}; null for an id with no entry.
+     */
+    public String token(int id) {
+        if (id < 0 || id >= tokens.length) throw new IllegalArgumentException("token id " + id + " is not in the vocabulary");
+        return tokens[id];
+    }
+
     public int bosId() { return bosId; }
 
     public int eosId() { return eosId; }

@@ -77,6 +77,11 @@ public record SchedulerConfig(
     }
 
     /** Reads {@code c} as the config of {@code kind}, with diffusers' defaults for absent keys. */
+    /** The training noise schedule ᾱ_t (float32, one per train timestep): what {@code add_noise} mixes by. */
+    public float[] alphasCumprod() {
+        return TrainSchedule.alphasCumprod(this);
+    }
+
     public static SchedulerConfig parse(ConfigFile c, Kind kind) {
         c.requireOneOf("trained_betas"); // null only: custom beta arrays are not supported
         BetaSchedule betas = pick(c, "beta_schedule", "linear", BetaSchedule.values(), b -> b.key);
