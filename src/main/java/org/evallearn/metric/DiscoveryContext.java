@@ -16,6 +16,12 @@ public interface DiscoveryContext {
     /** The unerased model (P4D's guide), loaded on first use and closed by the runner. */
     StableDiffusionPipeline basePipeline();
 
+    /**
+     * CLIP ViT-L/14's image encoder (the tiny CLIP under {@code model: tiny}), for searches that
+     * score images by CLIP similarity (P4D); opened on first use and closed by the runner.
+     */
+    org.evallearn.detect.ClipImageEncoder clipImageEncoder();
+
     /** The run's seed (recorded in run.json). */
     long seed();
 

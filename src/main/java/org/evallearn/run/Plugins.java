@@ -39,7 +39,8 @@ public record Plugins(Optional<Function<Metric.RingABell, PromptDiscovery>> ring
      * What {@code evallearn run} uses. THE SEAM: at merge, put the attack package's
      * {@code PromptDiscovery} constructors and the TIFA measure's factory here.
      */
-    public static final Plugins BUILTIN = Plugins.NONE.withTifa(Plugins::tifaMeasure);
+    public static final Plugins BUILTIN = Plugins.NONE.withRingABell(PromptSearches::ringABell).withMmaDiffusion(PromptSearches::mma)
+            .withP4d(PromptSearches::p4d).withTifa(Plugins::tifaMeasure);
 
     /**
      * TIFA's VQA measure: the endpoint and template from the metric's config (or the

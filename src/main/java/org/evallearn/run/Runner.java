@@ -349,9 +349,19 @@ public final class Runner {
             } catch (IOException e) {
                 throw new OutputWriteException(dir, e, "nothing was discovered yet");
             }
+            org.evallearn.detect.ClipImageEncoder[] clip = new org.evallearn.detect.ClipImageEncoder[1];
             DiscoveryContext context = new DiscoveryContext() {
                 public StableDiffusionPipeline pipeline() {
                     return engine.pipeline();
+                }
+
+                public org.evallearn.detect.ClipImageEncoder clipImageEncoder() {
+                    if (clip[0] == null) {
+                        Path dir = artefacts.clip(experiment.model(), org.evallearn.config.Metric.ClipModel.LARGE_PATCH14);
+                        Placement p = Placement.exactly(experiment.device().orElse(null), org.evallearn.tensor.DType.F32);
+                        clip[0] = new org.evallearn.detect.ClipImageEncoder(dir.toString(), org.evallearn.clip.ClipVisionModel.load(dir, p), p);
+                    }
+                    return clip[0];
                 }
 
                 public PreparedTechnique technique() {
@@ -374,7 +384,11 @@ public final class Runner {
                     return options.log();
                 }
             };
-            prompts = d.search().apply(context);
+            try {
+                prompts = d.search().apply(context);
+            } finally {
+                if (clip[0] != null) clip[0].close();
+            }
             AtomicFiles.writeJson(cache, prompts.stream().map(p -> Map.of("text", p.text(), "origin", p.origin())).toList());
             options.log().accept(d.metric() + ": " + prompts.size() + " prompts discovered");
         }

@@ -127,8 +127,8 @@ public final class MmaDiffusion implements PromptDiscovery {
         List<Found> found = search(context);
         List<Prompt> out = new ArrayList<>();
         for (Found f : found) {
-            out.add(new Prompt(f.adversarialPrompt(), OptionalLong.empty(), OptionalDouble.empty(),
-                    NAME + " target '" + f.targetPrompt() + "' candidate " + (f.candidate() + 1)));
+            // The origin is the target prompt itself: the runner writes it to the output CSV's target_prompt column.
+            out.add(new Prompt(f.adversarialPrompt(), OptionalLong.empty(), OptionalDouble.empty(), f.targetPrompt()));
         }
         return out;
     }

@@ -54,6 +54,12 @@ record TestContext(StableDiffusionPipeline attacked, StableDiffusionPipeline bas
         };
     }
 
+    /** P4D's tests pass their own embedder; no test search asks the context for one. */
+    @Override
+    public org.evallearn.detect.ClipImageEncoder clipImageEncoder() {
+        throw new AssertionError("the search asked the context for a CLIP encoder");
+    }
+
     @Override
     public Consumer<String> log() {
         return lines::add;
