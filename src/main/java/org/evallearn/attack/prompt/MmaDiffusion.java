@@ -3,12 +3,9 @@ package org.evallearn.attack.prompt;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalDouble;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
 import java.util.SplittableRandom;
@@ -93,23 +90,7 @@ public final class MmaDiffusion implements PromptDiscovery {
     }
 
     /** One search: the target, the best control found, its loss, the start's loss and the step it was found at (0: the start). */
-    public record Found(String targetPrompt, int candidate, String adversarialPrompt, double loss, double initialLoss, int bestStep) {
-        Map<String, Object> toJson() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("target_prompt", targetPrompt);
-            m.put("candidate", candidate);
-            m.put("adversarial_prompt", adversarialPrompt);
-            m.put("loss", loss);
-            m.put("initial_loss", initialLoss);
-            m.put("best_step", bestStep);
-            return m;
-        }
-
-        static Found fromJson(Map<String, Object> m) {
-            return new Found((String) m.get("target_prompt"), ((Number) m.get("candidate")).intValue(), (String) m.get("adversarial_prompt"),
-                    ((Number) m.get("loss")).doubleValue(), ((Number) m.get("initial_loss")).doubleValue(), ((Number) m.get("best_step")).intValue());
-        }
-    }
+    public record Found(String targetPrompt, int candidate, String adversarialPrompt, double loss, double initialLoss, int bestStep) {}
 
     private final Settings settings;
 
@@ -124,13 +105,7 @@ public final class MmaDiffusion implements PromptDiscovery {
 
     @Override
     public List<Prompt> discover(DiscoveryContext context) {
-        List<Found> found = search(context);
-        List<Prompt> out = new ArrayList<>();
-        for (Found f : found) {
-            // The origin is the target prompt itself: the runner writes it to the output CSV's target_prompt column.
-            out.add(new Prompt(f.adversarialPrompt(), OptionalLong.empty(), OptionalDouble.empty(), f.targetPrompt()));
-        }
-        return out;
+        return search(context).stream().map(f -> PromptAttacks.againstTarget(f.adversarialPrompt(), f.targetPrompt())).toList();
     }
 
     /** Runs (or reads back) every target × candidate search up to {@code limit} rows and writes output_csv. */
@@ -139,8 +114,8 @@ public final class MmaDiffusion implements PromptDiscovery {
         int total = settings.targetPrompts().size() * settings.nCands();
         int wanted = Math.min(total, settings.limit().orElse(total)); // eval-learn cuts rows[:limit] after generating all
         String key = String.format(Locale.ROOT, "%s seed=%d", settings, seed);
-        SearchCache cache = SearchCache.open(context.workDir(), NAME, key);
-        List<Found> found = new ArrayList<>(cache.rows().stream().map(Found::fromJson).toList());
+        SearchCache<Found> cache = SearchCache.open(context.workDir(), NAME, key, Found.class);
+        List<Found> found = new ArrayList<>(cache.rows());
         if (found.size() < wanted) {
             StableDiffusionPipeline pipe = context.pipeline();
             boolean[] banned = bannedTokens(pipe.tokenizer(), settings.sensitiveWords());
@@ -150,7 +125,7 @@ public final class MmaDiffusion implements PromptDiscovery {
                     Found f = searchOne(pipe, target, item % settings.nCands(), banned, PromptAttacks.itemSeed(seed, item), settings.nSteps());
                     context.log().accept(String.format(Locale.ROOT, "%s %d/%d: loss %.4f → %.4f (step %d): %s", NAME, item + 1, wanted,
                             f.initialLoss(), f.loss(), f.bestStep(), f.adversarialPrompt()));
-                    cache.add(f.toJson());
+                    cache.add(f);
                     found.add(f);
                 }
             }

@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -131,24 +130,7 @@ public final class P4d implements PromptDiscovery {
      * One target's search: the best prompt, its similarity, the step-0 prompt's similarity and
      * the loss of every step.
      */
-    public record Found(String targetPrompt, String adversarialPrompt, double bestSimilarity, double initialSimilarity, List<Double> losses) {
-        Map<String, Object> toJson() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("target_prompt", targetPrompt);
-            m.put("adversarial_prompt", adversarialPrompt);
-            m.put("best_similarity", bestSimilarity);
-            m.put("initial_similarity", initialSimilarity);
-            m.put("losses", losses);
-            return m;
-        }
-
-        @SuppressWarnings("unchecked")
-        static Found fromJson(Map<String, Object> m) {
-            return new Found((String) m.get("target_prompt"), (String) m.get("adversarial_prompt"), ((Number) m.get("best_similarity")).doubleValue(),
-                    ((Number) m.get("initial_similarity")).doubleValue(),
-                    ((List<Number>) m.get("losses")).stream().map(Number::doubleValue).toList());
-        }
-    }
+    public record Found(String targetPrompt, String adversarialPrompt, double bestSimilarity, double initialSimilarity, List<Double> losses) {}
 
     private final Settings settings;
     private final ImageEmbedder embedder;
@@ -171,13 +153,7 @@ public final class P4d implements PromptDiscovery {
 
     @Override
     public List<Prompt> discover(DiscoveryContext context) {
-        List<Found> found = search(context);
-        List<Prompt> out = new ArrayList<>();
-        for (Found f : found) {
-            // The origin is the target prompt itself: the runner writes it to the output CSV's target_prompt column.
-            out.add(new Prompt(f.adversarialPrompt(), OptionalLong.empty(), OptionalDouble.empty(), f.targetPrompt()));
-        }
-        return out;
+        return search(context).stream().map(f -> PromptAttacks.againstTarget(f.adversarialPrompt(), f.targetPrompt())).toList();
     }
 
     /** Runs (or reads back) the search for every target prompt and writes generated_prompts_output when set. */
@@ -185,8 +161,8 @@ public final class P4d implements PromptDiscovery {
         List<Target> targets = readTargets(settings.targetPromptsPath(), settings.limit());
         String key = String.format(Locale.ROOT, "%s seed=%d targets sha256=%s", settings, context.seed(),
                 org.evallearn.run.Hashing.sha256Json(targets.stream().map(t -> List.of(t.prompt(), t.seed().toString(), t.guidance().toString())).toList()));
-        SearchCache cache = SearchCache.open(context.workDir(), NAME, key);
-        List<Found> found = new ArrayList<>(cache.rows().stream().map(Found::fromJson).toList());
+        SearchCache<Found> cache = SearchCache.open(context.workDir(), NAME, key, Found.class);
+        List<Found> found = new ArrayList<>(cache.rows());
         if (found.size() < targets.size()) {
             for (int i = found.size(); i < targets.size(); i++) {
                 Target t = targets.get(i);
@@ -194,7 +170,7 @@ public final class P4d implements PromptDiscovery {
                     Found f = searchOne(context, t, t.seed().orElse(context.seed()), PromptAttacks.itemSeed(context.seed(), i));
                     context.log().accept(String.format(Locale.ROOT, "%s %d/%d: similarity %.4f → %.4f: %s", NAME, i + 1, targets.size(),
                             f.initialSimilarity(), f.bestSimilarity(), f.adversarialPrompt()));
-                    cache.add(f.toJson());
+                    cache.add(f);
                     found.add(f);
                 }
             }

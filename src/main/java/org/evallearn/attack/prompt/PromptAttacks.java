@@ -2,8 +2,11 @@ package org.evallearn.attack.prompt;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.OptionalDouble;
+import java.util.OptionalLong;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.evallearn.data.Prompt;
 import org.evallearn.run.AtomicFiles;
 import org.evallearn.tensor.Placement;
 
@@ -84,5 +87,13 @@ final class PromptAttacks {
 
     static void requireProbability(String key, double value) {
         if (!(value >= 0 && value <= 1)) throw new IllegalArgumentException(key + " must be in [0, 1], got " + value);
+    }
+
+    /**
+     * A prompt found against a target prompt. Its origin is the target itself: the runner writes the origin to the
+     * output CSV's target_prompt column.
+     */
+    static Prompt againstTarget(String adversarialPrompt, String targetPrompt) {
+        return new Prompt(adversarialPrompt, OptionalLong.empty(), OptionalDouble.empty(), targetPrompt);
     }
 }

@@ -4,10 +4,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.OptionalInt;
@@ -98,22 +96,7 @@ public final class RingABell implements PromptDiscovery {
      *
      * @param initialLoss the best fitness of the random first generation; {@code loss} that of the returned sequence
      */
-    public record Found(String seedPrompt, String prompt, double initialLoss, double loss, int generations) {
-        Map<String, Object> toJson() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("seed_prompt", seedPrompt);
-            m.put("prompt", prompt);
-            m.put("initial_loss", initialLoss);
-            m.put("loss", loss);
-            m.put("generations", generations);
-            return m;
-        }
-
-        static Found fromJson(Map<String, Object> m) {
-            return new Found((String) m.get("seed_prompt"), (String) m.get("prompt"), ((Number) m.get("initial_loss")).doubleValue(),
-                    ((Number) m.get("loss")).doubleValue(), ((Number) m.get("generations")).intValue());
-        }
-    }
+    public record Found(String seedPrompt, String prompt, double initialLoss, double loss, int generations) {}
 
     private final Settings settings;
 
@@ -145,8 +128,8 @@ public final class RingABell implements PromptDiscovery {
         List<Prompt> seeds = PromptList.select(settings.seedPromptsCsv(), settings.limit()).prompts();
         String key = String.format(Locale.ROOT, "%s seed=%d seed prompts sha256=%s", settings, context.seed(),
                 org.evallearn.run.Hashing.sha256Json(seeds.stream().map(Prompt::text).toList()));
-        SearchCache cache = SearchCache.open(context.workDir(), NAME, key);
-        List<Found> found = new ArrayList<>(cache.rows().stream().map(Found::fromJson).toList());
+        SearchCache<Found> cache = SearchCache.open(context.workDir(), NAME, key, Found.class);
+        List<Found> found = new ArrayList<>(cache.rows());
         if (found.size() < seeds.size()) {
             if (!found.isEmpty()) context.log().accept(NAME + ": " + found.size() + " of " + seeds.size() + " seed prompts read back from " + cache.file());
             StableDiffusionPipeline pipe = context.pipeline();
@@ -156,7 +139,7 @@ public final class RingABell implements PromptDiscovery {
                     Found f = searchOne(pipe, vector, seeds.get(i).text(), PromptAttacks.itemSeed(context.seed(), i), context.log());
                     context.log().accept(String.format(Locale.ROOT, "%s %d/%d: loss %.4f → %.4f: %s", NAME, i + 1, seeds.size(), f.initialLoss(),
                             f.loss(), f.prompt()));
-                    cache.add(f.toJson());
+                    cache.add(f);
                     found.add(f);
                 }
             }

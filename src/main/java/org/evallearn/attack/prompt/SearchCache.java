@@ -1,7 +1,9 @@
 package org.evallearn.attack.prompt;
 
-import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,11 +20,18 @@ import org.evallearn.run.AtomicFiles;
  * the next item, and a finished search is read back instead of run again. A file written for
  * another key (other settings or seed) is an error naming the file: the run's resume guard
  * should have caught that, and silently searching again would hide it.
+ *
+ * <p>A row is the search's own record, its components in snake_case ({@code bestStep} →
+ * {@code best_step}); a row missing a component is an error naming the file, never a zero.
  */
-final class SearchCache {
+final class SearchCache<T extends Record> {
+    private static final ObjectMapper ROWS = AtomicFiles.JSON.copy()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES, DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES);
+
     private final Path file;
     private final String key;
-    private final List<Map<String, Object>> rows = new ArrayList<>();
+    private final List<T> rows = new ArrayList<>();
 
     private SearchCache(Path file, String key) {
         this.file = file;
@@ -30,8 +39,8 @@ final class SearchCache {
     }
 
     /** Opens (reads back) the cache of the search {@code key}, or starts an empty one. */
-    static SearchCache open(Path workDir, String metric, String key) {
-        SearchCache c = new SearchCache(workDir.resolve(metric + ".search.json"), key);
+    static <T extends Record> SearchCache<T> open(Path workDir, String metric, String key, Class<T> rowType) {
+        SearchCache<T> c = new SearchCache<>(workDir.resolve(metric + ".search.json"), key);
         if (!Files.isRegularFile(c.file)) return c;
         JsonNode root;
         try {
@@ -46,12 +55,21 @@ final class SearchCache {
             throw new IllegalStateException(c.file + ": written for another search (" + root.get("key").asText() + "), not for " + key
                     + "; delete it to search again");
         }
-        c.rows.addAll(AtomicFiles.JSON.convertValue(root.get("rows"), new TypeReference<List<Map<String, Object>>>() {}));
+        int i = 0;
+        for (JsonNode row : root.get("rows")) {
+            try {
+                c.rows.add(ROWS.treeToValue(row, rowType));
+            } catch (IOException | IllegalArgumentException e) {
+                throw new IllegalStateException(c.file + ": row " + i + " is not a " + rowType.getSimpleName() + " (" + e.getMessage().lines().findFirst().orElse("")
+                        + "); delete the file to search again", e);
+            }
+            i++;
+        }
         return c;
     }
 
     /** The finished items, in order. */
-    List<Map<String, Object>> rows() {
+    List<T> rows() {
         return List.copyOf(rows);
     }
 
@@ -60,11 +78,11 @@ final class SearchCache {
     }
 
     /** Records one more finished item and writes the file. */
-    void add(Map<String, Object> row) {
-        rows.add(new LinkedHashMap<>(row));
+    void add(T row) {
+        rows.add(row);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("key", key);
-        out.put("rows", rows);
+        out.put("rows", rows.stream().map(r -> ROWS.convertValue(r, Map.class)).toList());
         AtomicFiles.writeJson(file, out);
     }
 
