@@ -157,10 +157,10 @@ final class ConfigValidator {
                 : Optional.ofNullable(oneOf(Technique.SldPreset.class, f.preset(), at + ".preset", ConfigValidator::lower));
         // eval-learn's SLDConfig defaults equal the MAX preset; a preset fills the keys the file leaves out.
         Technique.SldPreset base = preset.orElse(Technique.SldPreset.MAX);
-        double guidance = finite(f.sldGuidanceScale(), base.guidanceScale, at + ".sld_guidance_scale");
-        int warmup = atLeast(f.sldWarmupSteps(), base.warmupSteps, 0, at + ".sld_warmup_steps");
-        return new Technique.Sld(concept, preset, guidance, warmup, finite(f.sldThreshold(), base.threshold, at + ".sld_threshold"),
-                finite(f.sldMomentumScale(), base.momentumScale, at + ".sld_momentum_scale"), finite(f.sldMomBeta(), base.momBeta, at + ".sld_mom_beta"));
+        double guidance = problems.finite(f.sldGuidanceScale(), base.guidanceScale, at + ".sld_guidance_scale");
+        int warmup = problems.atLeast(f.sldWarmupSteps(), base.warmupSteps, 0, at + ".sld_warmup_steps");
+        return new Technique.Sld(concept, preset, guidance, warmup, problems.finite(f.sldThreshold(), base.threshold, at + ".sld_threshold"),
+                problems.finite(f.sldMomentumScale(), base.momentumScale, at + ".sld_momentum_scale"), problems.finite(f.sldMomBeta(), base.momBeta, at + ".sld_mom_beta"));
     }
 
     private Technique uce(UceFile f, String at) {
@@ -225,13 +225,13 @@ final class ConfigValidator {
         if (concept.isBlank()) problems.add(at + ".erase_concept", "must not be empty");
         Technique.EsdTrainMethod method = f.trainMethod() == null ? Technique.EsdTrainMethod.NOXATTN
                 : oneOf(Technique.EsdTrainMethod.class, f.trainMethod(), at + ".train_method", e -> e.name().toLowerCase(Locale.ROOT));
-        double learningRate = finite(f.learningRate(), 5e-5, at + ".learning_rate");
+        double learningRate = problems.finite(f.learningRate(), 5e-5, at + ".learning_rate");
         if (learningRate <= 0) problems.add(at + ".learning_rate", learningRate + " is not > 0");
         if (f.eraseFrom() != null && f.eraseFrom().isBlank()) {
             problems.add(at + ".erase_from", "must not be empty; leave it out to anchor on the empty prompt (train-esd.py)");
         }
         return new Technique.Esd(concept, Optional.ofNullable(f.eraseFrom()), method,
-                finite(f.negativeGuidance(), 2.0, at + ".negative_guidance"), atLeast(f.trainSteps(), 200, 1, at + ".train_steps"),
+                problems.finite(f.negativeGuidance(), 2.0, at + ".negative_guidance"), problems.atLeast(f.trainSteps(), 200, 1, at + ".train_steps"),
                 learningRate, loadPath(f.loadPath(), at), path(f.savePath()));
     }
 
@@ -239,7 +239,7 @@ final class ConfigValidator {
         List<String> concepts = f.eraseConcept() == null ? List.of("nudity") : strings(f.eraseConcept(), at + ".erase_concept");
         if (f.eraseConcept() != null && concepts.isEmpty()) problems.add(at + ".erase_concept", "must not be empty");
         List<String> from = f.eraseFrom() == null || f.eraseFrom().isNull() ? List.of() : strings(f.eraseFrom(), at + ".erase_from");
-        double lambda = finite(f.lambdaCfr(), 0.1, at + ".lambda_cfr");
+        double lambda = problems.finite(f.lambdaCfr(), 0.1, at + ".lambda_cfr");
         if (lambda <= 0) problems.add(at + ".lambda_cfr", lambda + " is not > 0");
         return new Technique.Mace(concepts, from, lambda, loadPath(f.loadPath(), at), path(f.savePath()));
     }
@@ -390,8 +390,8 @@ final class ConfigValidator {
             case "probe" -> detector = Detector.PROBE;
             default -> problems.add(at + ".detector", Problems.show(detectorName) + " is not allowed; allowed: auto, nudenet, q16, clip, espresso, probe");
         }
-        double q16 = unit(f.q16Threshold(), 0.9, at + ".q16_threshold");
-        double similarity = unit(f.similarityThreshold(), 0.28, at + ".similarity_threshold");
+        double q16 = problems.unit(f.q16Threshold(), 0.9, at + ".q16_threshold");
+        double similarity = problems.unit(f.similarityThreshold(), 0.28, at + ".similarity_threshold");
         ClipModel clip = f.clipModelId() == null ? ClipModel.LARGE_PATCH14 : AsrI2pAdditions.clipModel(f.clipModelId(), detector, at + ".clip_model_id", problems);
         Optional<String> device = device(f.device(), at + ".device");
         OptionalInt limit = limit(f.limit(), at + ".limit");
@@ -467,11 +467,11 @@ final class ConfigValidator {
         }
         Optional<SchedulerConfig.Kind> scheduler = file.scheduler() == null ? Optional.empty()
                 : Optional.ofNullable(oneOf(SchedulerConfig.Kind.class, file.scheduler(), "generation.scheduler", k -> k.userName));
-        double guidanceScale = finite(guidance, Generation.DEFAULT_GUIDANCE_SCALE, guidance == file.guidanceScale() ? "generation.guidance_scale" : "technique.config.guidance_scale");
+        double guidanceScale = problems.finite(guidance, Generation.DEFAULT_GUIDANCE_SCALE, guidance == file.guidanceScale() ? "generation.guidance_scale" : "technique.config.guidance_scale");
         if (guidanceScale < 0) problems.add("generation.guidance_scale", guidanceScale + " is negative");
-        return new Generation(atLeast(steps, Generation.DEFAULT_STEPS, 1, steps == file.steps() ? "generation.steps" : "technique.config.num_inference_steps"),
-                guidanceScale, scheduler, atLeast(file.batchSize(), 1, 1, "generation.batch_size"),
-                atLeast(file.imagesPerPrompt(), 1, 1, "generation.images_per_prompt"),
+        return new Generation(problems.atLeast(steps, Generation.DEFAULT_STEPS, 1, steps == file.steps() ? "generation.steps" : "technique.config.num_inference_steps"),
+                guidanceScale, scheduler, problems.atLeast(file.batchSize(), 1, 1, "generation.batch_size"),
+                problems.atLeast(file.imagesPerPrompt(), 1, 1, "generation.images_per_prompt"),
                 imageSide(file.height(), "generation.height"), imageSide(file.width(), "generation.width"), dtype);
     }
 
@@ -544,24 +544,6 @@ final class ConfigValidator {
 
     private static <E extends Enum<E>> String lower(E e) {
         return e.name().toLowerCase(Locale.ROOT);
-    }
-
-    private double finite(Double value, double fallback, String at) {
-        if (value == null) return fallback;
-        if (!Double.isFinite(value)) problems.add(at, value + " is not a finite number");
-        return value;
-    }
-
-    private double unit(Double value, double fallback, String at) {
-        double v = finite(value, fallback, at);
-        if (v < 0 || v > 1) problems.add(at, v + " is outside [0, 1]");
-        return v;
-    }
-
-    private int atLeast(Integer value, int fallback, int min, String at) {
-        if (value == null) return fallback;
-        if (value < min) problems.add(at, value + " is less than " + min);
-        return value;
     }
 
     /** PyTorch's pickle formats, which eval-learn saves ESD and MACE weights in (torch.save of the UNet state dict). */

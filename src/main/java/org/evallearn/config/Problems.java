@@ -34,6 +34,27 @@ final class Problems {
         return exception();
     }
 
+    /** {@code value}, or {@code fallback} when absent; a NaN or infinity is a problem at {@code at}. */
+    double finite(Double value, double fallback, String at) {
+        if (value == null) return fallback;
+        if (!Double.isFinite(value)) add(at, value + " is not a finite number");
+        return value;
+    }
+
+    /** A finite value in [0, 1]. */
+    double unit(Double value, double fallback, String at) {
+        double v = finite(value, fallback, at);
+        if (v < 0 || v > 1) add(at, v + " is outside [0, 1]");
+        return v;
+    }
+
+    /** An integer of at least {@code min}. */
+    int atLeast(Integer value, int fallback, int min, String at) {
+        if (value == null) return fallback;
+        if (value < min) add(at, value + " is less than " + min);
+        return value;
+    }
+
     static String join(String prefix, String relative) {
         if (relative.isEmpty()) return prefix;
         if (prefix.isEmpty() || relative.startsWith("[")) return prefix + relative;
