@@ -202,26 +202,46 @@ final class MetricPlans {
 
     // ---- clip_score and tifa (TIFA's captions) ----
 
-    static final class ClipScorePlan implements Plan {
-        final Metric.ClipScore metric;
+    /** A metric on TIFA's captions: one pass over tifa_csv's prompts, eval-learn's {@code tifa_csv} source, no concept. */
+    abstract static class CaptionsPlan<M extends Metric> implements Plan {
+        final M metric;
         final Path csv;
-        final List<Prompt> prompts;
-        final PassRequest request;
+        PassRequest request;
 
-        ClipScorePlan(Metric.ClipScore metric, Context c) {
+        CaptionsPlan(M metric, Path csv) {
             this.metric = metric;
-            this.csv = c.artefacts().dataFile(metric.tifaCsv(), "tifa", "clip_score's tifa_csv");
-            this.prompts = MetricCsv.tifa(csv, metric.limit()).stream().map(MetricCsv.Row::prompt).toList();
-            this.request = PassRequest.generated("clip_score", prompts, SeedSource.CONFIG, false, List.of(),
-                    List.of(clipScoreMeasure(metric.clipModel(), metric.device(), c)));
+            this.csv = csv;
         }
 
-        public Metric metric() {
+        public final Metric metric() {
             return metric;
         }
 
-        public List<PassRequest> requests() {
+        public final List<PassRequest> requests() {
             return List.of(request);
+        }
+
+        public final String datasetName() {
+            return "tifa_csv";
+        }
+
+        public final Map<String, Object> datasetMetadata(List<View> views, long seed) {
+            Map<String, Object> m = baseMetadata("tifa_csv", views.get(0).records().size(), seed);
+            m.put("path", csv.toString());
+            return m;
+        }
+
+        public final String concept() {
+            return "none";
+        }
+    }
+
+    static final class ClipScorePlan extends CaptionsPlan<Metric.ClipScore> {
+        ClipScorePlan(Metric.ClipScore metric, Context c) {
+            super(metric, c.artefacts().dataFile(metric.tifaCsv(), "tifa", "clip_score's tifa_csv"));
+            List<Prompt> prompts = MetricCsv.tifa(csv, metric.limit()).stream().map(MetricCsv.Row::prompt).toList();
+            this.request = PassRequest.generated("clip_score", prompts, SeedSource.CONFIG, false, List.of(),
+                    List.of(clipScoreMeasure(metric.clipModel(), metric.device(), c)));
         }
 
         public MetricResult compute(List<View> views) {
@@ -229,20 +249,6 @@ final class MetricPlans {
             List<Double> scores = new ArrayList<>();
             for (JsonNode r : views.get(0).records()) scores.add(failed(r, name) ? null : r.path("measures").path(name).path("score").asDouble());
             return ClipScore.compute(scores, config());
-        }
-
-        public String datasetName() {
-            return "tifa_csv";
-        }
-
-        public Map<String, Object> datasetMetadata(List<View> views, long seed) {
-            Map<String, Object> m = baseMetadata("tifa_csv", views.get(0).records().size(), seed);
-            m.put("path", csv.toString());
-            return m;
-        }
-
-        public String concept() {
-            return "none";
         }
 
         public Map<String, Object> config() {
@@ -254,14 +260,9 @@ final class MetricPlans {
         }
     }
 
-    static final class TifaPlan implements Plan {
-        final Metric.Tifa metric;
-        final Path csv;
-        final PassRequest request;
-
+    static final class TifaPlan extends CaptionsPlan<Metric.Tifa> {
         TifaPlan(Metric.Tifa metric, Context c) {
-            this.metric = metric;
-            this.csv = c.artefacts().dataFile(metric.tifaCsv(), "tifa", "tifa's tifa_csv");
+            super(metric, c.artefacts().dataFile(metric.tifaCsv(), "tifa", "tifa's tifa_csv"));
             List<MetricCsv.Row> rows = MetricCsv.tifa(csv, metric.limit());
             Map<String, JsonNode> questions = new LinkedHashMap<>();
             for (MetricCsv.Row r : rows) questions.put(r.prompt().origin(), r.extra());
@@ -274,33 +275,11 @@ final class MetricPlans {
             this.request = PassRequest.generated("tifa", rows.stream().map(MetricCsv.Row::prompt).toList(), SeedSource.CONFIG, false, List.of(), List.of(spec));
         }
 
-        public Metric metric() {
-            return metric;
-        }
-
-        public List<PassRequest> requests() {
-            return List.of(request);
-        }
-
         public MetricResult compute(List<View> views) {
             String name = request.measures().get(0).name();
             List<Map<String, Object>> records = new ArrayList<>();
             for (JsonNode r : views.get(0).records()) records.add(measure(r, name));
             return org.evallearn.tifa.Tifa.compute(records, config());
-        }
-
-        public String datasetName() {
-            return "tifa_csv";
-        }
-
-        public Map<String, Object> datasetMetadata(List<View> views, long seed) {
-            Map<String, Object> m = baseMetadata("tifa_csv", views.get(0).records().size(), seed);
-            m.put("path", csv.toString());
-            return m;
-        }
-
-        public String concept() {
-            return "none";
         }
 
         public Map<String, Object> config() {
