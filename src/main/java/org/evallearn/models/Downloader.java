@@ -17,6 +17,8 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
@@ -24,21 +26,32 @@ import java.util.function.Consumer;
  * it with {@code Range: bytes=N-}, and only a file whose size and sha256 match the manifest is
  * renamed to {@code NAME}. Uses the JDK's {@link HttpClient}; range requests, redirects and one
  * header are all it takes, so no HTTP library is added.
+ *
+ * <p>The JDK client bounds only the connect and the wait for headers; a host that stops sending
+ * mid-body would block a read forever. So the body is read under a stall guard: no byte for
+ * {@code stall} closes the stream, and that attempt fails like a cut transfer (the next one resumes).
  */
 public final class Downloader {
     static final int ATTEMPTS = 3;
     private static final int MAX_REDIRECTS = 10;
+    static final Duration DEFAULT_STALL = Duration.ofSeconds(60);
 
     private final HttpClient client;
     private final StoreSettings settings;
     private final Consumer<String> log;
+    private final Duration stall;
 
     public Downloader(StoreSettings settings, Consumer<String> log) {
+        this(settings, log, DEFAULT_STALL);
+    }
+
+    Downloader(StoreSettings settings, Consumer<String> log, Duration stall) {
         // Redirects are followed by hand so that the token never follows one off huggingface.co.
         this.client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(Duration.ofSeconds(30)).build();
         this.settings = settings;
         this.log = log;
+        this.stall = stall;
     }
 
     /**
@@ -84,7 +97,7 @@ public final class Downloader {
         long have = sizeOf(part);
         URI current = url;
         for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
-            HttpRequest.Builder request = HttpRequest.newBuilder(current).GET().header("User-Agent", "evallearn/0.1");
+            HttpRequest.Builder request = HttpRequest.newBuilder(current).GET().timeout(stall).header("User-Agent", "evallearn/0.1");
             if (have > 0) request.header("Range", "bytes=" + have + "-");
             if (tokenAllowed(current)) settings.hfToken().ifPresent(t -> request.header("Authorization", "Bearer " + t));
             HttpResponse<InputStream> response = send(request.build());
@@ -102,10 +115,10 @@ public final class Downloader {
                         if (!range.startsWith("bytes " + have + "-")) {
                             throw new StoreException("asked " + url + " for bytes " + have + "- and got Content-Range '" + range + "'");
                         }
-                        copy(body, part, true);
+                        copy(body, part, true, stall);
                     }
                     // A server that ignores Range sends the whole file: start over.
-                    case 200 -> copy(body, part, false);
+                    case 200 -> copy(body, part, false, stall);
                     case 416 -> {
                         // The .part is as long as the file or longer: keep it if complete, else start over.
                         String range = response.headers().firstValue("Content-Range").orElse("");
@@ -124,17 +137,49 @@ public final class Downloader {
     private HttpResponse<InputStream> send(HttpRequest request) throws IOException {
         try {
             return client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+        } catch (java.net.http.HttpTimeoutException e) {
+            throw new IOException("no response headers within " + seconds(stall), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StoreException("download of " + request.uri() + " was interrupted", e);
         }
     }
 
-    private static void copy(InputStream body, Path part, boolean append) throws IOException {
+    /** Appends (or writes) the body to {@code part}; a body that sends nothing for {@code stall} is closed and fails this attempt. */
+    static void copy(InputStream body, Path part, boolean append, Duration stall) throws IOException {
         StandardOpenOption mode = append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING;
+        AtomicLong lastByte = new AtomicLong(System.nanoTime());
+        AtomicBoolean stalled = new AtomicBoolean();
+        Thread watchdog = new Thread(() -> {
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    long idle = System.nanoTime() - lastByte.get();
+                    if (idle >= stall.toNanos()) {
+                        stalled.set(true);
+                        body.close(); // unblocks the reader, whose read then fails
+                        return;
+                    }
+                    Thread.sleep(Math.max(1, (stall.toNanos() - idle) / 1_000_000));
+                }
+            } catch (InterruptedException | IOException ignored) {
+                // the copy finished (interrupt) or the close itself failed: nothing more to guard
+            }
+        }, "download-stall-guard");
+        watchdog.setDaemon(true);
+        watchdog.start();
         try (OutputStream out = Files.newOutputStream(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE, mode)) {
-            body.transferTo(out);
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = body.read(buffer)) >= 0; ) {
+                lastByte.set(System.nanoTime());
+                out.write(buffer, 0, n);
+            }
+        } catch (IOException e) {
+            if (stalled.get()) throw new IOException("no bytes for " + seconds(stall) + "; the connection was dropped", e);
+            throw e;
+        } finally {
+            watchdog.interrupt();
         }
+        if (stalled.get()) throw new IOException("no bytes for " + seconds(stall) + "; the connection was dropped");
     }
 
     private void verify(Path part, URI url, Optional<String> sha256, OptionalLong size) throws IOException {
@@ -184,6 +229,10 @@ public final class Downloader {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);
         }
+    }
+
+    private static String seconds(Duration d) {
+        return java.math.BigDecimal.valueOf(d.toMillis(), 3).stripTrailingZeros().toPlainString() + " s";
     }
 
     private static String describe(IOException e) {
