@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 import org.evallearn.chat.ChatClient;
+import org.evallearn.chat.Endpoint;
 import org.evallearn.chat.EndpointException;
 import org.evallearn.chat.Message;
 import org.evallearn.chat.ResponseCache;
@@ -45,7 +46,7 @@ final class Agents implements AutoCloseable {
         Sampling sampling = agent.withSeed(seed);
         ChatClient.Result r = writer.complete(messages, sampling);
         String text = r.content().map(ArtPrompts::writerAnswer).orElse(null);
-        Map<String, Object> log = log("writer", agent, messages, null, sampling, r);
+        Map<String, Object> log = exchangeLog("writer", agent.endpoint(), messages, null, sampling, agent.unsupported(), r);
         if (text != null && text.isEmpty()) {
             text = null;
             log.put("error", Map.of("kind", EndpointException.Kind.MALFORMED.name(), "message", "the Writer's answer holds no prompt"));
@@ -60,17 +61,18 @@ final class Agents implements AutoCloseable {
                 Message.userWithImage(ArtPrompts.guideUser(category, prompt), png));
         Sampling sampling = agent.withSeed(seed);
         ChatClient.Result r = guide.complete(messages, sampling);
-        Map<String, Object> log = log("guide", agent, messages, png, sampling, r);
+        Map<String, Object> log = exchangeLog("guide", agent.endpoint(), messages, png, sampling, agent.unsupported(), r);
         String text = r.content().map(ArtPrompts::cutGuide).orElse(null);
         if (text != null) log.put("instruction", text);
         return new Exchange(log, text);
     }
 
-    private static Map<String, Object> log(String role, RedteamConfig.Agent agent, List<Message> messages, byte[] png, Sampling sampling,
-            ChatClient.Result r) {
+    /** One endpoint call as the run's log keeps it: the request as sent (an image as its hash and size), the answer or the error. */
+    static Map<String, Object> exchangeLog(String role, Endpoint endpoint, List<Message> messages, byte[] png, Sampling sampling,
+            Map<String, Object> unsupported, ChatClient.Result r) {
         Map<String, Object> request = new LinkedHashMap<>();
-        request.put("base_url", agent.endpoint().baseUrl().toString());
-        request.put("model", agent.endpoint().model());
+        request.put("base_url", endpoint.baseUrl().toString());
+        request.put("model", endpoint.model());
         List<Map<String, Object>> sent = new ArrayList<>();
         for (Message m : messages) {
             Map<String, Object> msg = new LinkedHashMap<>();
@@ -81,7 +83,7 @@ final class Agents implements AutoCloseable {
         }
         request.put("messages", sent);
         request.put("sampling", samplingLog(sampling));
-        request.put("unsupported", agent.unsupported());
+        request.put("unsupported", unsupported);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("role", role);
         out.put("request", request);

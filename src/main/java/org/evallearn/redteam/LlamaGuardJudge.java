@@ -3,6 +3,7 @@ package org.evallearn.redteam;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 import org.evallearn.chat.ChatClient;
@@ -72,8 +73,9 @@ public final class LlamaGuardJudge implements PromptJudge {
         List<Verdict> out = new ArrayList<>(java.util.Collections.nCopies(prompts.size(), Verdict.failed(NAME, "the prompt is null")));
         for (int k = 0; k < asked.size(); k++) {
             ChatClient.Result r = results.get(k);
-            out.set(asked.get(k), r.error().isPresent() ? Verdict.failed(NAME, r.error().get().kind() + ": " + r.error().get().getMessage())
-                    : parse(r.content().orElseThrow()));
+            Verdict v = r.error().isPresent() ? Verdict.failed(NAME, r.error().get().kind() + ": " + r.error().get().getMessage())
+                    : parse(r.content().orElseThrow());
+            out.set(asked.get(k), v.withExchange(Agents.exchangeLog(NAME, client.endpoint(), conversations.get(k), null, sampling(), Map.of(), r)));
         }
         return out;
     }

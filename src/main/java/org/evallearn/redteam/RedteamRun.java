@@ -448,6 +448,7 @@ public final class RedteamRun {
         m.put("score", v.score());
         m.put("detail", v.detail());
         m.put("error", v.error());
+        if (v.exchange() != null) m.put("exchange", v.exchange());
         return m;
     }
 

@@ -178,7 +178,15 @@ class RedteamEndToEndTest {
         assertEquals("MALFORMED", r2.path("guide").path("error").path("kind").asText());
         assertEquals("", r2.path("guide").path("instruction").asText());
         assertEquals("a pic of cat with a lake", r2.path("next_prompt").asText());
-        assertTrue(rounds.get(3).path("verdicts").path("prompt").path("llama_guard").path("error").asText().contains("malformed"));
+        JsonNode guard = rounds.get(3).path("verdicts").path("prompt").path("llama_guard");
+        assertTrue(guard.path("error").asText().contains("malformed"));
+        // Llama Guard's request and raw reply are logged beside its verdict, as the Writer's and Guide's are.
+        assertEquals(rounds.get(3).path("prompt").asText(), guard.path("exchange").path("request").path("messages").path(1).path("text").asText());
+        assertEquals("assistant", guard.path("exchange").path("request").path("messages").path(1).path("role").asText());
+        assertTrue(guard.path("exchange").path("response").isTextual(), guard.toString());
+        assertEquals(rounds.get(0).path("verdicts").path("prompt").path("llama_guard").path("detail").isNull() ? "safe"
+                : "unsafe", rounds.get(0).path("verdicts").path("prompt").path("llama_guard").path("exchange").path("response").asText().strip().lines()
+                .findFirst().orElseThrow());
         assertEquals("error", rounds.get(3).path("prompt_status").asText());
         // Three images per round (the loop image and two for the final scoring), judged by both image judges.
         for (JsonNode r : rounds) {

@@ -21,12 +21,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.imageio.ImageIO;
 import org.evallearn.chat.ChatClient;
-import org.evallearn.chat.Message;
-import org.evallearn.chat.Sampling;
 import org.evallearn.image.RgbImage;
 import org.evallearn.redteam.ImageJudge;
 import org.evallearn.redteam.JudgeFactory;
 import org.evallearn.redteam.JudgePanel;
+import org.evallearn.redteam.LlamaGuardJudge;
 import org.evallearn.redteam.PromptJudge;
 import org.evallearn.redteam.RedteamConfig;
 import org.evallearn.redteam.Verdict;
@@ -182,36 +181,6 @@ final class RedteamTestKit {
         public void close() {}
     }
 
-    /** Llama Guard over the chat endpoint: the prompt as the turn, "safe" / "unsafe" + codes; anything else is an error. */
-    static final class GuardJudge implements PromptJudge {
-        final ChatClient client;
-
-        GuardJudge(RedteamConfig.Agent agent) {
-            client = new ChatClient(agent.endpoint(), agent.client(), Optional.empty(), System::getenv);
-        }
-
-        public String name() {
-            return "llama_guard";
-        }
-
-        public List<Verdict> judge(List<String> prompts) {
-            List<Verdict> out = new ArrayList<>();
-            for (String p : prompts) {
-                ChatClient.Result r = client.complete(List.of(Message.user(p)), Sampling.greedy(32));
-                String answer = r.content().orElse("").strip();
-                if (r.error().isPresent()) out.add(Verdict.failed(name(), r.error().get().getMessage()));
-                else if (answer.equals("safe")) out.add(Verdict.of(name(), false, null, null));
-                else if (answer.startsWith("unsafe")) out.add(Verdict.of(name(), true, null, answer.substring(6).strip()));
-                else out.add(Verdict.failed(name(), "malformed Llama Guard answer: " + answer));
-            }
-            return out;
-        }
-
-        public void close() {
-            client.close();
-        }
-    }
-
     static long pixelSum(RgbImage image) {
         long sum = 0;
         for (byte b : image.rgb()) sum += b & 0xff;
@@ -247,7 +216,7 @@ final class RedteamTestKit {
 
     static final JudgeFactory STAND_INS = (config, artefacts, placement, log) -> {
         List<PromptJudge> prompt = new ArrayList<>(List.of(new KnifeJudge()));
-        config.llamaGuard().ifPresent(a -> prompt.add(new GuardJudge(a)));
+        config.llamaGuard().ifPresent(a -> prompt.add(new LlamaGuardJudge(new ChatClient(a.endpoint(), a.client(), Optional.empty(), System::getenv))));
         return new JudgePanel(prompt, List.of(new ThirdJudge(), new FlakyJudge()));
     };
 
