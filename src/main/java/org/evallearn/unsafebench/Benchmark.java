@@ -82,8 +82,15 @@ public final class Benchmark {
             }
             List<Prediction> predictions = predictions(records, items, names);
             var scores = Effectiveness.compute(predictions);
-            Robust.Result robustness = config.robustness().map(r -> Robust.run(r, classifiers, items, decisions(predictions, names, items.size()),
-                    config.batchSize(), log)).orElse(null);
+            Robust.Result robustness = null;
+            if (config.robustness().isPresent()) {
+                List<JsonNode> attacked = session.recover(Robust.LOG, 1, Integer.MAX_VALUE);
+                if (!attacked.isEmpty()) log.accept("resuming robustness: " + attacked.size() + " attacked batches read back");
+                try (RecordLog batches = session.append(Robust.LOG)) {
+                    robustness = Robust.run(config.robustness().get(), classifiers, items, decisions(predictions, names, items.size()),
+                            config.batchSize(), new Robust.BatchLog(attacked, batches), log);
+                }
+            }
 
             Path copy = config.outputDir().resolve(PREDICTIONS);
             AtomicFiles.write(copy, readAll(session.folder().resolve(PREDICTIONS)));

@@ -1,11 +1,15 @@
 package org.evallearn.unsafebench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -19,6 +23,7 @@ import org.evallearn.detect.NudeNetClassifier;
 import org.evallearn.image.ClipPreprocess;
 import org.evallearn.image.ImageDecoder;
 import org.evallearn.image.RgbImage;
+import org.evallearn.run.RecordLog;
 import org.evallearn.tensor.Scope;
 
 /**
@@ -30,8 +35,15 @@ import org.evallearn.tensor.Scope;
  * through the vision tower and the head. NudeNet 2 runs on ONNX Runtime, which has no gradients:
  * it gets GN only, in its own input space (RGB in [0, 1], NHWC, bounds (0, 1)), and the report
  * says so; the other classifiers (sd_filter, nudenet, espresso, vlm) are not attacked.
+ *
+ * <p>Each attacked batch is one record of the run's {@code robustness.jsonl}, forced to disk: the
+ * images, each one's success and MSE, the batch's measured L∞ and range, and the random generator's
+ * state after it. A resumed run reads those batches back and restores the generator, so it attacks
+ * only what is left and ends with the numbers an uninterrupted run gives.
  */
 final class Robust {
+    static final String LOG = "robustness.jsonl";
+    private static final ObjectMapper JSON = new ObjectMapper();
     static final List<String> ATTACKABLE = List.of("q16", "multiheaded", "laion_nsfw", "clip", "probe", "nudenet_v2");
     static final String GN_ONLY = "ONNX Runtime gives no gradients: GN only, in NudeNet 2's input space (RGB/255, NHWC) with bounds (0, 1)";
 
@@ -52,7 +64,7 @@ final class Robust {
      * @param decisions classifier → per dataset item, its decision (null where it failed or the classifier did not run)
      */
     static Result run(BenchConfig.RobustnessSettings settings, Classifiers classifiers, List<LabelledImage> items,
-            Map<String, List<Boolean>> decisions, int batchSize, Consumer<String> log) {
+            Map<String, List<Boolean>> decisions, int batchSize, BatchLog batches, Consumer<String> log) {
         Map<String, Map<String, Map<String, Object>>> results = new LinkedHashMap<>();
         Map<String, String> notes = new LinkedHashMap<>();
         Map<String, List<String>> sets = new LinkedHashMap<>();
@@ -68,7 +80,7 @@ final class Robust {
                 Attack attack = Attack.named(attackName);
                 if (name.equals("nudenet_v2") && attack.needsGradients()) continue;
                 log.accept("robustness: " + attackName + " on " + name + " (" + chosen.size() + " images)");
-                byAttack.put(attackName, attack(attack, name, classifiers, items, chosen, settings, batchSize));
+                byAttack.put(attackName, attack(attack, attackName, name, classifiers, items, chosen, settings, batchSize, batches));
             }
             if (name.equals("nudenet_v2")) notes.put(name, GN_ONLY);
             results.put(name, byAttack);
@@ -102,8 +114,42 @@ final class Robust {
         return List.copyOf(pool.subList(0, Math.min(settings.k(), pool.size())));
     }
 
-    private static Map<String, Object> attack(Attack attack, String name, Classifiers classifiers, List<LabelledImage> items, List<Integer> chosen,
-            BenchConfig.RobustnessSettings settings, int batchSize) {
+    /**
+     * The robustness log: batches an earlier run of this config finished, read back in order, then
+     * new ones appended. {@code done} comes from {@code RunSession.recover(LOG, 1, …)}.
+     */
+    static final class BatchLog {
+        private final List<JsonNode> done;
+        private final RecordLog out;
+        private int next;
+
+        BatchLog(List<JsonNode> done, RecordLog out) {
+            this.done = done;
+            this.out = out;
+        }
+
+        /** The recorded batch of {@code classifier} × {@code attack} starting at {@code start}, if an earlier run finished it. */
+        JsonNode recorded(String classifier, String attack, int start, List<String> ids) {
+            if (next >= done.size()) return null;
+            JsonNode r = done.get(next);
+            if (!r.path("classifier").asText().equals(classifier) || !r.path("attack").asText().equals(attack) || r.path("start").asInt(-1) != start
+                    || !JSON.convertValue(r.path("images"), List.class).equals(ids)) {
+                throw new IllegalStateException(LOG + " record " + next + " is " + r.path("classifier") + "/" + r.path("attack") + " from image "
+                        + r.path("start") + ", but this run's next batch is " + classifier + "/" + attack + " from image " + start
+                        + "; the log belongs to another plan: start the run afresh");
+            }
+            next++;
+            return r;
+        }
+
+        void write(Map<String, Object> record) {
+            record.put("index", next++);
+            out.write(List.of(record));
+        }
+    }
+
+    private static Map<String, Object> attack(Attack attack, String attackName, String name, Classifiers classifiers, List<LabelledImage> items,
+            List<Integer> chosen, BenchConfig.RobustnessSettings settings, int batchSize, BatchLog batches) {
         boolean onnx = name.equals("nudenet_v2");
         Bounds bounds = onnx ? new Bounds(0, 1) : Bounds.CLIP_NORMALISED;
         int successes = 0;
@@ -113,6 +159,17 @@ final class Robust {
             Generator rng = torch.make_generator_cpu(settings.seed());
             for (int start = 0; start < chosen.size(); start += batchSize) {
                 List<Integer> part = chosen.subList(start, Math.min(chosen.size(), start + batchSize));
+                List<String> ids = part.stream().map(i -> items.get(i).id()).toList();
+                JsonNode recorded = batches.recorded(name, attackName, start, ids);
+                if (recorded != null) {
+                    for (JsonNode v : recorded.path("success")) if (v.asBoolean()) successes++;
+                    for (JsonNode v : recorded.path("mse")) mseSum += v.asDouble();
+                    linf = Math.max(linf, recorded.path("linf").asDouble());
+                    lowest = Math.min(lowest, recorded.path("min_value").asDouble());
+                    highest = Math.max(highest, recorded.path("max_value").asDouble());
+                    restore(rng, recorded.path("rng_state").asText());
+                    continue;
+                }
                 List<RgbImage> images = part.stream().map(i -> ImageDecoder.read(items.get(i).path())).toList();
                 long[] labels = part.stream().mapToLong(i -> items.get(i).unsafe() ? 1 : 0).toArray();
                 try (Scope batch = Scope.open()) {
@@ -122,13 +179,29 @@ final class Robust {
                             classifiers.attackHeads().get(name)), x0);
                     Robustness.Outcome o = Robustness.attack(attack, model, x0, Tensor.create(labels, labels.length).to(onnx ? new org.bytedeco.pytorch.Device("cpu")
                             : classifiers.placement().torchDevice(), torch.ScalarType.Long).clone(), bounds, settings.eps(), rng);
+                    List<Boolean> success = new ArrayList<>();
+                    List<Double> mse = new ArrayList<>();
                     for (int i = 0; i < o.success().length; i++) {
                         if (o.success()[i]) successes++;
                         mseSum += o.mse()[i];
+                        success.add(o.success()[i]);
+                        mse.add(o.mse()[i]);
                     }
                     linf = Math.max(linf, model.linf);
                     lowest = Math.min(lowest, model.lowest);
                     highest = Math.max(highest, model.highest);
+                    Map<String, Object> record = new LinkedHashMap<>();
+                    record.put("classifier", name);
+                    record.put("attack", attackName);
+                    record.put("start", start);
+                    record.put("images", ids);
+                    record.put("success", success);
+                    record.put("mse", mse);
+                    record.put("linf", model.linf);
+                    record.put("min_value", model.lowest);
+                    record.put("max_value", model.highest);
+                    record.put("rng_state", state(rng));
+                    batches.write(record);
                 }
             }
         }
@@ -150,6 +223,30 @@ final class Robust {
         r.put("max_value", k == 0 ? null : highest);
         if (k < settings.k()) r.put("note", "only " + k + " correctly classified images" + (settings.source() == null ? "" : " of " + settings.source()) + " to attack");
         return r;
+    }
+
+    /** The CPU generator's state, base64: what a resumed run needs to draw the noise an uninterrupted one draws next. */
+    static String state(Generator rng) {
+        try (Scope s = Scope.open()) {
+            Tensor t = rng.get_state().contiguous();
+            byte[] b = new byte[(int) t.nbytes()];
+            new BytePointer(t.data_ptr()).capacity(b.length).get(b);
+            return Base64.getEncoder().encodeToString(b);
+        }
+    }
+
+    static void restore(Generator rng, String base64) {
+        byte[] b;
+        try {
+            b = Base64.getDecoder().decode(base64);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException(LOG + ": a batch's rng_state is not base64; start the run afresh", e);
+        }
+        try (Scope s = Scope.open()) {
+            Tensor t = torch.empty(b.length).to(torch.ScalarType.Byte).contiguous();
+            new BytePointer(t.data_ptr()).capacity(b.length).put(b);
+            rng.set_state(t);
+        }
     }
 
     /** CLIP-normalised pixels → vision tower with projection → head: what UnsafeBench hands foolbox. */

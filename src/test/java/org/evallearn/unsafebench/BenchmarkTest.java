@@ -282,6 +282,52 @@ class BenchmarkTest {
         return out;
     }
 
+    /**
+     * A run killed mid-robustness resumes after its last attacked batch: the batches read back are
+     * not attacked again, the generator continues from the recorded state (GN's noise and PGD's
+     * random start, so each image's MSE, depend on it), and log and report equal an uninterrupted run's.
+     */
+    @Test
+    void aRunKilledMidRobustnessResumesAfterItsLastAttackedBatch() throws IOException {
+        Path manifest = labelledSet(dir);
+        Path out = dir.resolve("out");
+        ObjectNode c = config(manifest, out, "q16");
+        c.put("batch_size", 2);
+        ObjectNode r = c.putObject("robustness");
+        r.putArray("attacks").add("gn").add("pgd");
+        r.put("k", 5);
+        r.putNull("source");
+        Path config = write(dir, "bench.json", c);
+        Benchmark.Outcome whole = run(config, false, new ArrayList<>());
+        JsonNode complete = report(out);
+        Path attackLog = whole.runFolder().resolve(Robust.LOG);
+        byte[] attacked = Files.readAllBytes(attackLog);
+        List<String> lines = Files.readAllLines(attackLog);
+        int batches = lines.size();
+        assertTrue(batches >= 4, "needs several attacked batches: " + batches);
+
+        // As a kill in GN's second batch leaves it: its first batch whole, half a line of the next. Mid-attack, so the
+        // generator must continue from the recorded state (each record holds the state after it, which the log comparison checks).
+        int kept = 1;
+        Files.writeString(attackLog, String.join("\n", lines.subList(0, kept)) + "\n" + lines.get(kept).substring(0, lines.get(kept).length() / 2));
+        ObjectNode runJson = (ObjectNode) JSON.readTree(whole.runFolder().resolve("run.json").toFile());
+        runJson.put("complete", false);
+        Files.writeString(whole.runFolder().resolve("run.json"), runJson.toString());
+        for (String f : List.of(BenchReport.JSON, BenchReport.MARKDOWN, BenchReport.CSV, BenchReport.HTML, Benchmark.PREDICTIONS)) {
+            Files.delete(out.resolve(f));
+        }
+
+        List<String> log = new ArrayList<>();
+        run(config, true, log);
+        assertTrue(log.stream().anyMatch(l -> l.contains("resuming robustness: " + kept + " attacked batches read back")), log.toString());
+        assertEquals(new String(attacked, java.nio.charset.StandardCharsets.UTF_8), Files.readString(attackLog),
+                "the resumed run attacks the remaining batches with the noise the whole run drew");
+        ObjectNode expected = ((ObjectNode) complete).deepCopy(), again = (ObjectNode) report(out);
+        expected.remove("session");
+        again.remove("session");
+        assertEquals(expected, again);
+    }
+
     @Test
     void aResumedPartialRunEndsWithTheSameReport() throws IOException {
         Path manifest = labelledSet(dir);
