@@ -24,7 +24,7 @@ public record DistilBertConfig(
         int maxPositionEmbeddings,
         int padTokenId,
         List<String> labels,
-        ProblemType problemType) {
+        ProblemType problemType) implements SequenceClassifier.Config {
 
     public static final String MODEL_TYPE = "distilbert";
     /** DistilBERT's LayerNorms are built with a fixed eps; the config has no field for it. */

@@ -26,7 +26,7 @@ public record RobertaConfig(
         double layerNormEps,
         int padTokenId,
         List<String> labels,
-        ProblemType problemType) {
+        ProblemType problemType) implements SequenceClassifier.Config {
 
     public static final String MODEL_TYPE = "roberta";
 
