@@ -29,17 +29,32 @@ public final class ClassifierConfigs {
         if (!(value > 0)) throw new IllegalArgumentException("field '" + field + "' must be positive but is " + value);
     }
 
-    public static void headsDivide(String headsField, int heads, String hiddenField, int hidden) {
+    /** The names a config gives its encoder's sizes and activation. */
+    public record EncoderFields(String hidden, String layers, String heads, String intermediate, String activation) {
+        /** BERT's names, which RoBERTa's and ViT's configs keep. */
+        public static final EncoderFields BERT =
+                new EncoderFields("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_act");
+    }
+
+    /** Positive sizes, heads that divide the width, and an activation we implement. */
+    public static void encoder(EncoderFields names, int hidden, int layers, int heads, int intermediate, String activation) {
+        positive(names.hidden, hidden);
+        positive(names.layers, layers);
+        positive(names.heads, heads);
+        positive(names.intermediate, intermediate);
         if (hidden % heads != 0) {
-            throw new IllegalArgumentException("field '" + headsField + "' = " + heads + " does not divide " + hiddenField + " " + hidden);
+            throw new IllegalArgumentException("field '" + names.heads + "' = " + heads + " does not divide " + names.hidden + " " + hidden);
+        }
+        if (!ACTIVATIONS.contains(activation)) {
+            throw new IllegalArgumentException("field '" + names.activation + "' = '" + activation + "' is not supported (supported: "
+                    + String.join(", ", ACTIVATIONS) + ")");
         }
     }
 
-    public static void activation(String field, String act) {
-        if (!ACTIVATIONS.contains(act)) {
-            throw new IllegalArgumentException("field '" + field + "' = '" + act + "' is not supported (supported: "
-                    + String.join(", ", ACTIVATIONS) + ")");
-        }
+    /** An unmodifiable copy of {@code labels}, which a head needs at least one of. */
+    public static List<String> nonEmpty(List<String> labels) {
+        if (labels.isEmpty()) throw new IllegalArgumentException("field 'id2label' names no label");
+        return List.copyOf(labels);
     }
 
     /**

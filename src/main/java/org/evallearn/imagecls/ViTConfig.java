@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 import org.evallearn.cls.ClassifierConfigs;
+import org.evallearn.cls.ClassifierConfigs.EncoderFields;
 import org.evallearn.nn.Activation;
 import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.ModelLoadException;
@@ -28,12 +29,7 @@ public record ViTConfig(
     public static final String MODEL_TYPE = "vit";
 
     public ViTConfig {
-        ClassifierConfigs.positive("hidden_size", hiddenSize);
-        ClassifierConfigs.positive("num_hidden_layers", numHiddenLayers);
-        ClassifierConfigs.positive("num_attention_heads", numAttentionHeads);
-        ClassifierConfigs.positive("intermediate_size", intermediateSize);
-        ClassifierConfigs.headsDivide("num_attention_heads", numAttentionHeads, "hidden_size", hiddenSize);
-        ClassifierConfigs.activation("hidden_act", hiddenAct);
+        ClassifierConfigs.encoder(EncoderFields.BERT, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct);
         ClassifierConfigs.positive("layer_norm_eps", layerNormEps);
         ClassifierConfigs.positive("image_size", imageSize);
         ClassifierConfigs.positive("patch_size", patchSize);
@@ -41,8 +37,7 @@ public record ViTConfig(
         if (imageSize % patchSize != 0) {
             throw new IllegalArgumentException("field 'patch_size' = " + patchSize + " does not divide image_size " + imageSize);
         }
-        if (labels.isEmpty()) throw new IllegalArgumentException("field 'id2label' names no label");
-        labels = List.copyOf(labels);
+        labels = ClassifierConfigs.nonEmpty(labels);
     }
 
     /**

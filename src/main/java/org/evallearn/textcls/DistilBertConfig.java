@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 import org.evallearn.cls.ClassifierConfigs;
+import org.evallearn.cls.ClassifierConfigs.EncoderFields;
 import org.evallearn.nn.Activation;
 import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.ModelLoadException;
@@ -29,19 +30,14 @@ public record DistilBertConfig(
     public static final String MODEL_TYPE = "distilbert";
     /** DistilBERT's LayerNorms are built with a fixed eps; the config has no field for it. */
     public static final double LAYER_NORM_EPS = 1e-12;
+    private static final EncoderFields FIELDS = new EncoderFields("dim", "n_layers", "n_heads", "hidden_dim", "activation");
 
     public DistilBertConfig {
         ClassifierConfigs.positive("vocab_size", vocabSize);
-        ClassifierConfigs.positive("dim", dim);
-        ClassifierConfigs.positive("n_layers", nLayers);
-        ClassifierConfigs.positive("n_heads", nHeads);
-        ClassifierConfigs.positive("hidden_dim", hiddenDim);
-        ClassifierConfigs.headsDivide("n_heads", nHeads, "dim", dim);
-        ClassifierConfigs.activation("activation", activation);
+        ClassifierConfigs.encoder(FIELDS, dim, nLayers, nHeads, hiddenDim, activation);
         ClassifierConfigs.positive("max_position_embeddings", maxPositionEmbeddings);
         ConfigChecks.tokenId("pad_token_id", padTokenId, vocabSize);
-        if (labels.isEmpty()) throw new IllegalArgumentException("field 'id2label' names no label");
-        labels = List.copyOf(labels);
+        labels = ClassifierConfigs.nonEmpty(labels);
     }
 
     public static DistilBertConfig from(ConfigFile c) {

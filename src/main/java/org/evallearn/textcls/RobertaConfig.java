@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 import org.evallearn.cls.ClassifierConfigs;
+import org.evallearn.cls.ClassifierConfigs.EncoderFields;
 import org.evallearn.nn.Activation;
 import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.ModelLoadException;
@@ -32,12 +33,7 @@ public record RobertaConfig(
 
     public RobertaConfig {
         ClassifierConfigs.positive("vocab_size", vocabSize);
-        ClassifierConfigs.positive("hidden_size", hiddenSize);
-        ClassifierConfigs.positive("num_hidden_layers", numHiddenLayers);
-        ClassifierConfigs.positive("num_attention_heads", numAttentionHeads);
-        ClassifierConfigs.positive("intermediate_size", intermediateSize);
-        ClassifierConfigs.headsDivide("num_attention_heads", numAttentionHeads, "hidden_size", hiddenSize);
-        ClassifierConfigs.activation("hidden_act", hiddenAct);
+        ClassifierConfigs.encoder(EncoderFields.BERT, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct);
         ClassifierConfigs.positive("type_vocab_size", typeVocabSize);
         ClassifierConfigs.positive("layer_norm_eps", layerNormEps);
         ConfigChecks.tokenId("pad_token_id", padTokenId, vocabSize);
@@ -46,8 +42,7 @@ public record RobertaConfig(
             throw new IllegalArgumentException("field 'max_position_embeddings' = " + maxPositionEmbeddings
                     + " leaves no position after pad_token_id + 1 = " + (padTokenId + 1));
         }
-        if (labels.isEmpty()) throw new IllegalArgumentException("field 'id2label' names no label");
-        labels = List.copyOf(labels);
+        labels = ClassifierConfigs.nonEmpty(labels);
     }
 
     /**

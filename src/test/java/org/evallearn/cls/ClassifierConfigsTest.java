@@ -55,4 +55,19 @@ class ClassifierConfigsTest {
             assertTrue(e.getMessage().startsWith("cfg.json: field ") && e.getMessage().contains(c[1]), c[0] + " -> " + e.getMessage());
         }
     }
+
+    @Test
+    void encoderChecksNameTheFieldsAsTheConfigSpellsThem() {
+        var distilBert = new ClassifierConfigs.EncoderFields("dim", "n_layers", "n_heads", "hidden_dim", "activation");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ClassifierConfigs.encoder(distilBert, 32, 2, 5, 64, "gelu"));
+        assertEquals("field 'n_heads' = 5 does not divide dim 32", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> ClassifierConfigs.encoder(ClassifierConfigs.EncoderFields.BERT, 32, 0, 4, 64, "gelu"));
+        assertEquals("field 'num_hidden_layers' must be positive but is 0", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> ClassifierConfigs.encoder(ClassifierConfigs.EncoderFields.BERT, 32, 2, 4, 64, "gelu_fast"));
+        assertEquals("field 'hidden_act' = 'gelu_fast' is not supported (supported: gelu, relu, silu, swish, quick_gelu)", e.getMessage());
+        ClassifierConfigs.encoder(ClassifierConfigs.EncoderFields.BERT, 32, 2, 4, 64, "quick_gelu");
+    }
 }
