@@ -17,7 +17,7 @@ import org.evallearn.tensor.ModelLoadException;
  */
 public final class ClassifierConfigs {
     /** The {@code hidden_act} / {@code activation} values of transformers' ACT2FN that we implement. */
-    public static final List<String> ACTIVATIONS = List.of("gelu", "relu", "silu", "swish", "quick_gelu");
+    private static final List<String> ACTIVATIONS = List.of("gelu", "relu", "silu", "swish", "quick_gelu");
 
     private ClassifierConfigs() {}
 
