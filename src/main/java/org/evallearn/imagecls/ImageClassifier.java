@@ -2,15 +2,13 @@ package org.evallearn.imagecls;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.evallearn.cls.BatchClassifier;
+import org.evallearn.cls.LabelScores;
 import org.evallearn.image.RgbImage;
 import org.evallearn.tensor.Placement;
-import org.evallearn.tensor.Scope;
 
 /**
  * A ViT image classifier folder run end to end, as transformers' {@code ImageClassificationPipeline}:
@@ -18,35 +16,20 @@ import org.evallearn.tensor.Scope;
  * per label (softmax over two or more labels, a sigmoid for a single one, as the pipeline's
  * default {@code function_to_apply}; multi-label heads are refused by {@link ViTConfig}).
  */
-public final class ImageClassifier implements AutoCloseable {
+public final class ImageClassifier extends BatchClassifier<RgbImage, ImageClassifier.Prediction> {
     /** Images per forward pass. */
     public static final int DEFAULT_BATCH = 8;
 
     /** @param scores per label, in {@link #labels} order */
-    public record Prediction(List<String> labels, float[] scores) {
-        public float score(String label) {
-            int i = labels.indexOf(label);
-            if (i < 0) throw new IllegalArgumentException("no label '" + label + "'; labels are " + labels);
-            return scores[i];
-        }
-
-        /** The label with the highest score (the first on ties, as argmax). */
-        public String top() {
-            int best = 0;
-            for (int i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-            return labels.get(best);
-        }
-    }
+    public record Prediction(List<String> labels, float[] scores) implements LabelScores {}
 
     private final ViTForImageClassification model;
     private final ViTImageProcessor processor;
-    private final int batchSize;
 
     public ImageClassifier(ViTForImageClassification model, ViTImageProcessor processor, int batchSize) {
-        if (batchSize <= 0) throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
+        super(batchSize);
         this.model = model;
         this.processor = processor;
-        this.batchSize = batchSize;
     }
 
     /** A folder with config.json, model.safetensors and (optionally) preprocessor_config.json. */
@@ -60,30 +43,18 @@ public final class ImageClassifier implements AutoCloseable {
         }
     }
 
-    public List<Prediction> classify(List<RgbImage> images) {
-        List<Prediction> out = new ArrayList<>(images.size());
-        for (int from = 0; from < images.size(); from += batchSize) {
-            out.addAll(classifyBatch(images.subList(from, Math.min(images.size(), from + batchSize))));
-        }
-        return out;
-    }
-
-    private List<Prediction> classifyBatch(List<RgbImage> images) {
-        int labels = model.labels().size();
-        float[] flat = new float[images.size() * labels];
-        try (InferenceMode guard = new InferenceMode(); Scope s = Scope.open()) {
+    @Override
+    protected List<Prediction> classifyBatch(List<RgbImage> images) {
+        float[][] scores = hostRows(() -> {
             Tensor logits = model.forward(processor.pixelValues(images)).logits();
-            Tensor scores = labels == 1 ? torch.sigmoid(logits) : logits.softmax(1);
-            Tensor host = scores.to(torch.ScalarType.Float).contiguous().cpu();
-            new FloatPointer(host.data_ptr()).capacity(flat.length).get(flat);
-        }
+            return model.labels().size() == 1 ? torch.sigmoid(logits) : logits.softmax(1);
+        });
         List<Prediction> out = new ArrayList<>(images.size());
-        for (int i = 0; i < images.size(); i++) {
-            out.add(new Prediction(model.labels(), Arrays.copyOfRange(flat, i * labels, (i + 1) * labels)));
-        }
+        for (float[] row : scores) out.add(new Prediction(model.labels(), row));
         return out;
     }
 
+    @Override
     public List<String> labels() {
         return model.labels();
     }

@@ -3,8 +3,8 @@ package org.evallearn.imagecls;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
+import org.evallearn.cls.ClassifierConfigs;
+import org.evallearn.cls.ClassifierConfigs.EncoderFields;
 import org.evallearn.nn.Activation;
 import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.ModelLoadException;
@@ -27,33 +27,17 @@ public record ViTConfig(
         List<String> labels) {
 
     public static final String MODEL_TYPE = "vit";
-    static final List<String> ACTIVATIONS = List.of("gelu", "relu", "silu", "swish", "quick_gelu");
 
     public ViTConfig {
-        positive("hidden_size", hiddenSize);
-        positive("num_hidden_layers", numHiddenLayers);
-        positive("num_attention_heads", numAttentionHeads);
-        positive("intermediate_size", intermediateSize);
-        if (hiddenSize % numAttentionHeads != 0) {
-            throw new IllegalArgumentException("field 'num_attention_heads' = " + numAttentionHeads + " does not divide hidden_size " + hiddenSize);
-        }
-        if (!ACTIVATIONS.contains(hiddenAct)) {
-            throw new IllegalArgumentException("field 'hidden_act' = '" + hiddenAct + "' is not supported (supported: "
-                    + String.join(", ", ACTIVATIONS) + ")");
-        }
-        if (!(layerNormEps > 0)) throw new IllegalArgumentException("field 'layer_norm_eps' must be positive but is " + layerNormEps);
-        positive("image_size", imageSize);
-        positive("patch_size", patchSize);
-        positive("num_channels", numChannels);
+        ClassifierConfigs.encoder(EncoderFields.BERT, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct);
+        ClassifierConfigs.positive("layer_norm_eps", layerNormEps);
+        ClassifierConfigs.positive("image_size", imageSize);
+        ClassifierConfigs.positive("patch_size", patchSize);
+        ClassifierConfigs.positive("num_channels", numChannels);
         if (imageSize % patchSize != 0) {
             throw new IllegalArgumentException("field 'patch_size' = " + patchSize + " does not divide image_size " + imageSize);
         }
-        if (labels.isEmpty()) throw new IllegalArgumentException("field 'id2label' names no label");
-        labels = List.copyOf(labels);
-    }
-
-    private static void positive(String field, long value) {
-        if (value <= 0) throw new IllegalArgumentException("field '" + field + "' must be positive but is " + value);
+        labels = ClassifierConfigs.nonEmpty(labels);
     }
 
     /**
@@ -62,13 +46,7 @@ public record ViTConfig(
      */
     public static ViTConfig from(ConfigFile c) {
         c.requireOneOf("model_type", MODEL_TYPE);
-        if (c.has("architectures")) {
-            List<String> archs = c.strings("architectures");
-            if (!archs.equals(List.of(ViTForImageClassification.ARCH))) {
-                throw new ModelLoadException(c.source() + ": field 'architectures' = " + archs + " is not supported here (supported: ["
-                        + ViTForImageClassification.ARCH + "])");
-            }
-        }
+        ClassifierConfigs.architecture(c, ViTForImageClassification.ARCH);
         c.requireOneOf("problem_type", "single_label_classification");
         if (c.has("image_size") && !c.raw().get("image_size").isIntegralNumber()) {
             throw c.error("image_size", "one integer (square images)");
@@ -85,30 +63,10 @@ public record ViTConfig(
                     c.integer("patch_size", 16),
                     c.integer("num_channels", 3),
                     c.bool("qkv_bias", true),
-                    labels(c));
+                    ClassifierConfigs.labels(c));
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException(c.source() + ": " + e.getMessage(), e);
         }
-    }
-
-    /** {@code id2label} by index; transformers' default is LABEL_0, LABEL_1. */
-    private static List<String> labels(ConfigFile c) {
-        if (!c.has("id2label")) return List.of("LABEL_0", "LABEL_1");
-        var node = c.raw().get("id2label");
-        Map<Integer, String> byId = new TreeMap<>();
-        var fields = node.fields();
-        while (fields.hasNext()) {
-            var f = fields.next();
-            try {
-                byId.put(Integer.parseInt(f.getKey()), f.getValue().asText());
-            } catch (NumberFormatException e) {
-                throw c.error("id2label", "an object whose keys are label indices \"0\", \"1\", …");
-            }
-        }
-        for (int i = 0; i < byId.size(); i++) {
-            if (!byId.containsKey(i)) throw c.error("id2label", "labels numbered 0.." + (byId.size() - 1));
-        }
-        return List.copyOf(byId.values());
     }
 
     public int gridSize() {
@@ -138,11 +96,7 @@ public record ViTConfig(
         n.put("patch_size", patchSize);
         n.put("num_channels", numChannels);
         n.put("qkv_bias", qkvBias);
-        ObjectNode id2label = n.putObject("id2label"), label2id = n.putObject("label2id");
-        for (int i = 0; i < labels.size(); i++) {
-            id2label.put(Integer.toString(i), labels.get(i));
-            label2id.put(labels.get(i), i);
-        }
+        ClassifierConfigs.writeLabels(n, labels);
         return n;
     }
 }

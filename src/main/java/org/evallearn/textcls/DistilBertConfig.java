@@ -3,6 +3,8 @@ package org.evallearn.textcls;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
+import org.evallearn.cls.ClassifierConfigs;
+import org.evallearn.cls.ClassifierConfigs.EncoderFields;
 import org.evallearn.nn.Activation;
 import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.ModelLoadException;
@@ -23,29 +25,24 @@ public record DistilBertConfig(
         int maxPositionEmbeddings,
         int padTokenId,
         List<String> labels,
-        ProblemType problemType) {
+        ProblemType problemType) implements SequenceClassifier.Config {
 
     public static final String MODEL_TYPE = "distilbert";
     /** DistilBERT's LayerNorms are built with a fixed eps; the config has no field for it. */
     public static final double LAYER_NORM_EPS = 1e-12;
+    private static final EncoderFields FIELDS = new EncoderFields("dim", "n_layers", "n_heads", "hidden_dim", "activation");
 
     public DistilBertConfig {
-        ConfigChecks.positive("vocab_size", vocabSize);
-        ConfigChecks.positive("dim", dim);
-        ConfigChecks.positive("n_layers", nLayers);
-        ConfigChecks.positive("n_heads", nHeads);
-        ConfigChecks.positive("hidden_dim", hiddenDim);
-        ConfigChecks.headsDivide("n_heads", nHeads, "dim", dim);
-        ConfigChecks.activation("activation", activation);
-        ConfigChecks.positive("max_position_embeddings", maxPositionEmbeddings);
+        ClassifierConfigs.positive("vocab_size", vocabSize);
+        ClassifierConfigs.encoder(FIELDS, dim, nLayers, nHeads, hiddenDim, activation);
+        ClassifierConfigs.positive("max_position_embeddings", maxPositionEmbeddings);
         ConfigChecks.tokenId("pad_token_id", padTokenId, vocabSize);
-        if (labels.isEmpty()) throw new IllegalArgumentException("field 'id2label' names no label");
-        labels = List.copyOf(labels);
+        labels = ClassifierConfigs.nonEmpty(labels);
     }
 
     public static DistilBertConfig from(ConfigFile c) {
         c.requireOneOf("model_type", MODEL_TYPE);
-        ConfigChecks.architecture(c, DistilBertForSequenceClassification.ARCH);
+        ClassifierConfigs.architecture(c, DistilBertForSequenceClassification.ARCH);
         ConfigChecks.plainEncoder(c);
         try {
             return new DistilBertConfig(
@@ -57,7 +54,7 @@ public record DistilBertConfig(
                     c.string("activation", "gelu"),
                     c.integer("max_position_embeddings", 512),
                     c.integer("pad_token_id", 0),
-                    ConfigChecks.labels(c),
+                    ClassifierConfigs.labels(c),
                     ConfigChecks.problemType(c));
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException(c.source() + ": " + e.getMessage(), e);
@@ -86,11 +83,7 @@ public record DistilBertConfig(
         n.put("sinusoidal_pos_embds", false);
         n.put("pad_token_id", padTokenId);
         n.put("problem_type", problemType.configName);
-        ObjectNode id2label = n.putObject("id2label"), label2id = n.putObject("label2id");
-        for (int i = 0; i < labels.size(); i++) {
-            id2label.put(Integer.toString(i), labels.get(i));
-            label2id.put(labels.get(i), i);
-        }
+        ClassifierConfigs.writeLabels(n, labels);
         return n;
     }
 }

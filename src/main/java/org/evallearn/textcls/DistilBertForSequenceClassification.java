@@ -9,7 +9,6 @@ import org.bytedeco.pytorch.global.torch;
 import org.evallearn.nn.Embedding;
 import org.evallearn.nn.LayerNorm;
 import org.evallearn.nn.Linear;
-import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.Model;
 import org.evallearn.tensor.ModelLoader;
 import org.evallearn.tensor.Params;
@@ -53,10 +52,7 @@ public final class DistilBertForSequenceClassification extends Model implements 
         return key.equals("distilbert.embeddings.position_ids");
     }
 
-    public static DistilBertForSequenceClassification load(Path dir, Placement placement) {
-        return load(dir, DistilBertConfig.from(ConfigFile.read(dir.resolve("config.json"))), placement);
-    }
-
+    /** {@code dir/model.safetensors}; {@code config} from its config.json. */
     static DistilBertForSequenceClassification load(Path dir, DistilBertConfig config, Placement placement) {
         return ModelLoader.load(dir, "model", null, placement, k -> List.of(), DistilBertForSequenceClassification::ignorable,
                 ARCH, p -> new DistilBertForSequenceClassification(p, config));
@@ -81,27 +77,8 @@ public final class DistilBertForSequenceClassification extends Model implements 
         }
     }
 
+    @Override
     public DistilBertConfig config() {
         return config;
-    }
-
-    @Override
-    public List<String> labels() {
-        return config.labels();
-    }
-
-    @Override
-    public ProblemType problemType() {
-        return config.problemType();
-    }
-
-    @Override
-    public int padTokenId() {
-        return config.padTokenId();
-    }
-
-    @Override
-    public int maxTokens() {
-        return config.maxTokens();
     }
 }

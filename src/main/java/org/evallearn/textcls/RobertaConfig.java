@@ -3,6 +3,8 @@ package org.evallearn.textcls;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
+import org.evallearn.cls.ClassifierConfigs;
+import org.evallearn.cls.ClassifierConfigs.EncoderFields;
 import org.evallearn.nn.Activation;
 import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.ModelLoadException;
@@ -25,28 +27,22 @@ public record RobertaConfig(
         double layerNormEps,
         int padTokenId,
         List<String> labels,
-        ProblemType problemType) {
+        ProblemType problemType) implements SequenceClassifier.Config {
 
     public static final String MODEL_TYPE = "roberta";
 
     public RobertaConfig {
-        ConfigChecks.positive("vocab_size", vocabSize);
-        ConfigChecks.positive("hidden_size", hiddenSize);
-        ConfigChecks.positive("num_hidden_layers", numHiddenLayers);
-        ConfigChecks.positive("num_attention_heads", numAttentionHeads);
-        ConfigChecks.positive("intermediate_size", intermediateSize);
-        ConfigChecks.headsDivide("num_attention_heads", numAttentionHeads, "hidden_size", hiddenSize);
-        ConfigChecks.activation("hidden_act", hiddenAct);
-        ConfigChecks.positive("type_vocab_size", typeVocabSize);
-        ConfigChecks.positive("layer_norm_eps", layerNormEps);
+        ClassifierConfigs.positive("vocab_size", vocabSize);
+        ClassifierConfigs.encoder(EncoderFields.BERT, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, hiddenAct);
+        ClassifierConfigs.positive("type_vocab_size", typeVocabSize);
+        ClassifierConfigs.positive("layer_norm_eps", layerNormEps);
         ConfigChecks.tokenId("pad_token_id", padTokenId, vocabSize);
         // Positions start at pad_token_id + 1, so the table must hold at least one real position.
         if (maxPositionEmbeddings <= padTokenId + 1) {
             throw new IllegalArgumentException("field 'max_position_embeddings' = " + maxPositionEmbeddings
                     + " leaves no position after pad_token_id + 1 = " + (padTokenId + 1));
         }
-        if (labels.isEmpty()) throw new IllegalArgumentException("field 'id2label' names no label");
-        labels = List.copyOf(labels);
+        labels = ClassifierConfigs.nonEmpty(labels);
     }
 
     /**
@@ -55,7 +51,7 @@ public record RobertaConfig(
      * cross-attention, pruned heads, regression heads.
      */
     public static RobertaConfig from(ConfigFile c) {
-        ConfigChecks.architecture(c, RobertaForSequenceClassification.ARCH);
+        ClassifierConfigs.architecture(c, RobertaForSequenceClassification.ARCH);
         return encoder(c, null);
     }
 
@@ -81,7 +77,7 @@ public record RobertaConfig(
                     c.integer("type_vocab_size", 2),
                     c.number("layer_norm_eps", 1e-12),
                     c.integer("pad_token_id", 1),
-                    labels != null ? labels : ConfigChecks.labels(c),
+                    labels != null ? labels : ClassifierConfigs.labels(c),
                     ConfigChecks.problemType(c));
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException(c.source() + ": " + e.getMessage(), e);
@@ -114,11 +110,7 @@ public record RobertaConfig(
         n.put("pad_token_id", padTokenId);
         n.put("position_embedding_type", "absolute");
         n.put("problem_type", problemType.configName);
-        ObjectNode id2label = n.putObject("id2label"), label2id = n.putObject("label2id");
-        for (int i = 0; i < labels.size(); i++) {
-            id2label.put(Integer.toString(i), labels.get(i));
-            label2id.put(labels.get(i), i);
-        }
+        ClassifierConfigs.writeLabels(n, labels);
         return n;
     }
 }

@@ -5,7 +5,6 @@ import java.util.List;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.evallearn.nn.Linear;
-import org.evallearn.tensor.ConfigFile;
 import org.evallearn.tensor.Model;
 import org.evallearn.tensor.ModelLoader;
 import org.evallearn.tensor.Params;
@@ -45,11 +44,7 @@ public final class RobertaForSequenceClassification extends Model implements Seq
                 || key.startsWith("roberta.pooler.");
     }
 
-    /** A folder with the transformers config.json and model.safetensors (pickled pytorch_model.bin is never read). */
-    public static RobertaForSequenceClassification load(Path dir, Placement placement) {
-        return load(dir, RobertaConfig.from(ConfigFile.read(dir.resolve("config.json"))), placement);
-    }
-
+    /** {@code dir/model.safetensors} (pickled pytorch_model.bin is never read); {@code config} from its config.json. */
     static RobertaForSequenceClassification load(Path dir, RobertaConfig config, Placement placement) {
         return ModelLoader.load(dir, "model", null, placement, k -> List.of(), RobertaForSequenceClassification::ignorable, ARCH,
                 p -> new RobertaForSequenceClassification(p, config));
@@ -69,27 +64,8 @@ public final class RobertaForSequenceClassification extends Model implements Seq
         }
     }
 
+    @Override
     public RobertaConfig config() {
         return config;
-    }
-
-    @Override
-    public List<String> labels() {
-        return config.labels();
-    }
-
-    @Override
-    public ProblemType problemType() {
-        return config.problemType();
-    }
-
-    @Override
-    public int padTokenId() {
-        return config.padTokenId();
-    }
-
-    @Override
-    public int maxTokens() {
-        return config.maxTokens();
     }
 }

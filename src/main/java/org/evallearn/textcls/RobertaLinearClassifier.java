@@ -49,27 +49,8 @@ public final class RobertaLinearClassifier extends Model implements SequenceClas
         }
     }
 
+    @Override
     public RobertaConfig config() {
         return config;
-    }
-
-    @Override
-    public List<String> labels() {
-        return config.labels();
-    }
-
-    @Override
-    public ProblemType problemType() {
-        return config.problemType();
-    }
-
-    @Override
-    public int padTokenId() {
-        return config.padTokenId();
-    }
-
-    @Override
-    public int maxTokens() {
-        return config.maxTokens();
     }
 }

@@ -29,16 +29,37 @@ public interface SequenceClassifier extends AutoCloseable {
      */
     Output forward(Tensor inputIds, Tensor attentionMask);
 
-    /** Label names by logit index ({@code id2label}). */
-    List<String> labels();
+    /** What the pipeline around a classifier reads from its config record. */
+    interface Config {
+        /** Label names by logit index ({@code id2label}). */
+        List<String> labels();
 
-    ProblemType problemType();
+        ProblemType problemType();
 
-    /** The id the tokenised batch is padded with ({@code pad_token_id}). */
-    int padTokenId();
+        /** The id the tokenised batch is padded with ({@code pad_token_id}). */
+        int padTokenId();
 
-    /** The longest sequence the position table allows, special tokens included. */
-    int maxTokens();
+        /** The longest sequence the position table allows, special tokens included. */
+        int maxTokens();
+    }
+
+    Config config();
+
+    default List<String> labels() {
+        return config().labels();
+    }
+
+    default ProblemType problemType() {
+        return config().problemType();
+    }
+
+    default int padTokenId() {
+        return config().padTokenId();
+    }
+
+    default int maxTokens() {
+        return config().maxTokens();
+    }
 
     @Override
     void close();

@@ -119,4 +119,19 @@ class ViTImageClassifierTest {
         e = assertThrows(ModelLoadException.class, () -> ViTConfig.from(ConfigFile.read(cfg)));
         assertTrue(e.getMessage().contains("'patch_size'") && e.getMessage().contains(cfg.toString()), e.getMessage());
     }
+
+    /** ViT reads id2label with the same reader as the text classifiers, num_labels check included. */
+    @Test
+    void labelsThatDoNotNumberTheHeadAreRefusedNamingFileAndField() throws IOException {
+        Path cfg = tmp.resolve("config.json");
+        Files.writeString(cfg, "{\"model_type\": \"vit\", \"id2label\": \"normal,nsfw\"}");
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ViTConfig.from(ConfigFile.read(cfg)));
+        assertTrue(e.getMessage().contains(cfg.toString()) && e.getMessage().contains("'id2label' must be an object"), e.getMessage());
+        Files.writeString(cfg, "{\"model_type\": \"vit\", \"id2label\": {\"0\": \"normal\", \"1\": \"nsfw\"}, \"num_labels\": 3}");
+        e = assertThrows(ModelLoadException.class, () -> ViTConfig.from(ConfigFile.read(cfg)));
+        assertTrue(e.getMessage().contains(cfg.toString()) && e.getMessage().contains("'id2label' [0, 1] does not number the 3 labels"),
+                e.getMessage());
+        Files.writeString(cfg, "{\"model_type\": \"vit\", \"id2label\": {\"0\": \"normal\", \"1\": \"nsfw\"}, \"num_labels\": 2}");
+        assertEquals(List.of("normal", "nsfw"), ViTConfig.from(ConfigFile.read(cfg)).labels());
+    }
 }
