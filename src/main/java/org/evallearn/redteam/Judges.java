@@ -223,12 +223,7 @@ public final class Judges implements AutoCloseable {
             }
             return judges;
         } catch (RuntimeException e) {
-            try {
-                judges.close();
-            } catch (RuntimeException closing) {
-                e.addSuppressed(closing);
-            }
-            throw e;
+            throw Closeables.closeAfter(e, judges);
         }
     }
 

@@ -78,12 +78,7 @@ final class DetectorSet implements Runner.Detectors {
             }
             return set;
         } catch (RuntimeException e) {
-            try {
-                set.close();
-            } catch (RuntimeException closing) {
-                e.addSuppressed(closing);
-            }
-            throw e;
+            throw Closeables.closeAfter(e, set);
         }
     }
 

@@ -130,12 +130,7 @@ final class Classifiers implements AutoCloseable {
             for (int i = 0; i < config.classifiers().size(); i++) set.add(config, i, artefacts, store, home, cacheRoot);
             return set;
         } catch (RuntimeException e) {
-            try {
-                set.close();
-            } catch (RuntimeException closing) {
-                e.addSuppressed(closing);
-            }
-            throw e;
+            throw Closeables.closeAfter(e, set);
         }
     }
 
