@@ -18,24 +18,19 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.evallearn.clip.ClipVisionConfig;
 import org.evallearn.clip.ClipVisionModel;
-import org.evallearn.detect.ClipConceptDetector;
 import org.evallearn.detect.ClipImageEncoder;
 import org.evallearn.detect.ClipSimilarity;
 import org.evallearn.detect.Detector;
+import org.evallearn.detect.EmbeddingDetector;
 import org.evallearn.detect.ImageBatch;
 import org.evallearn.detect.Judgement;
 import org.evallearn.detect.LaionNsfw;
-import org.evallearn.detect.LaionNsfwDetector;
 import org.evallearn.detect.LinearProbe;
 import org.evallearn.detect.MultiHeaded;
-import org.evallearn.detect.MultiHeadedDetector;
 import org.evallearn.detect.NudeNetDetector;
 import org.evallearn.detect.NudeNetOptions;
-import org.evallearn.detect.ProbeDetector;
 import org.evallearn.detect.Q16;
-import org.evallearn.detect.Q16Detector;
 import org.evallearn.detect.SafetyChecker;
-import org.evallearn.detect.SafetyCheckerDetector;
 import org.evallearn.detect.TinyOnnx;
 import org.evallearn.image.RgbImage;
 import org.evallearn.tensor.Closeables;
@@ -137,18 +132,17 @@ final class DetectorMemoryBench implements Callable<Integer> {
         List<AutoCloseable> encoders = List.of(clip32, clip768);
         try {
             Tensor concept = randomEmbeddings(3, 1, 32, placement);
-            out.put("clip", new ClipConceptDetector(clip32, "nudity", concept, new ClipSimilarity(ClipSimilarity.DEFAULT_THRESHOLD)));
+            out.put("clip", new EmbeddingDetector("clip", clip32, new ClipSimilarity(ClipSimilarity.DEFAULT_THRESHOLD).head("nudity", concept)));
             Tensor prompts = randomEmbeddings(4, 2, 32, placement);
             try {
-                out.put("q16", new Q16Detector(clip32, new Q16(prompts, placement.device(), Q16.DEFAULT_THRESHOLD))); // Q16 keeps a copy
+                out.put("q16", new EmbeddingDetector("q16", clip32, new Q16(prompts, placement.device(), Q16.DEFAULT_THRESHOLD))); // Q16 keeps a copy
             } finally {
                 prompts.close();
             }
-            out.put("multiheaded", new MultiHeadedDetector(clip768, MultiHeaded.random(5, placement.device())));
-            out.put("laion_nsfw", new LaionNsfwDetector(clip768, LaionNsfw.random(LaionNsfw.Variant.VIT_L_14, 6, placement.device())));
-            out.put("probe", new ProbeDetector(clip768, randomProbe(8, placement)));
-            out.put("safety_checker", new SafetyCheckerDetector(SafetyChecker.random(tinyVision(768), new RandomBinder(7, placement)),
-                    "tiny-safety-checker"));
+            out.put("multiheaded", new EmbeddingDetector("multiheaded", clip768, MultiHeaded.random(5, placement.device())));
+            out.put("laion_nsfw", new EmbeddingDetector("laion_nsfw", clip768, LaionNsfw.random(LaionNsfw.Variant.VIT_L_14, 6, placement.device())));
+            out.put("probe", new EmbeddingDetector("probe", clip768, randomProbe(8, placement).head(LinearProbe.THRESHOLD, true)));
+            out.put("safety_checker", SafetyChecker.random(tinyVision(768), new RandomBinder(7, placement)).detector("tiny-safety-checker"));
             out.put("nudenet", NudeNetDetector.open(onnx, NudeNetOptions.DEFAULT.withInputSize(320)));
             return out;
         } finally {

@@ -2,6 +2,7 @@ package org.evallearn.detect;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.evallearn.tensor.Scope;
@@ -37,5 +38,21 @@ public final class ClipSimilarity {
         List<Decision> out = new ArrayList<>(cos.length);
         for (float v : cos) out.add(Decision.of(v, threshold));
         return out;
+    }
+
+    /**
+     * eval-learn's {@code clip} detector as a head: this check against one concept, with the
+     * cosine and the concept text it was measured against as evidence.
+     *
+     * @param conceptEmbed the CLIP text embedding of {@code concept} (text_embeds, not normalised), (1, D) or (D); the head closes it
+     */
+    public EmbeddingHead head(String concept, Tensor conceptEmbed) {
+        return EmbeddingHead.of("the text embedding of '" + concept + "'", conceptEmbed.size(-1), imageEmbeds -> {
+            List<Judgement> out = new ArrayList<>();
+            for (Decision d : classify(imageEmbeds, conceptEmbed)) {
+                out.add(Judgement.of(d.unsafe(), d.score(), Map.of("cosine", (double) d.score(), "concept", concept)));
+            }
+            return out;
+        }, conceptEmbed::close);
     }
 }

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.GeneratorOptional;
 import org.bytedeco.pytorch.Scalar;
@@ -37,8 +38,10 @@ import org.evallearn.tensor.Scope;
  * that UnsafeBench uses ({@code YitingQu/UnsafeBench classifiers.py load_torch_model}, LAION
  * issue #7), which normalises the raw floats of every column; on those five columns it does not
  * compute what the Keras graph computes, so scores may differ from the TensorFlow model.
+ *
+ * <p>As a detector head its score and evidence are the NSFW probability.
  */
-public final class LaionNsfw implements AutoCloseable {
+public final class LaionNsfw implements EmbeddingHead {
     public static final double THRESHOLD = 0.5;
     /** Keras {@code backend.epsilon()}, the floor of the Normalization layer's standard deviation. */
     static final double KERAS_EPSILON = 1e-7;
@@ -170,6 +173,23 @@ public final class LaionNsfw implements AutoCloseable {
 
     public Variant variant() {
         return variant;
+    }
+
+    @Override
+    public long dim() {
+        return variant.embedDim;
+    }
+
+    @Override
+    public String describe() {
+        return "the LAION NSFW " + variant + " head";
+    }
+
+    @Override
+    public List<Judgement> judge(Tensor imageEmbeds) {
+        List<Judgement> out = new ArrayList<>();
+        for (Decision d : classify(imageEmbeds)) out.add(Judgement.of(d.unsafe(), d.score(), Map.of("nsfw_probability", (double) d.score())));
+        return out;
     }
 
     /** NSFW probability of each image; {@code imageEmbeds} (B, D) CLIP embeddings, normalised here. */

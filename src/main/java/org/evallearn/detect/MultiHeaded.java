@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -28,9 +29,10 @@ import org.evallearn.tensor.TorchCheckpoint;
  * {@code YitingQu/unsafe-diffusion} {@code train.py MHSafetyClassifier}): one head per category,
  * each {@code Sequential(Linear(768,384), ReLU, Dropout(0.5), BatchNorm1d(384), Linear(384,1))}
  * then sigmoid, on the raw (not L2-normalised) CLIP ViT-L/14 image embedding. An image is unsafe
- * when any head is strictly above 0.5 ({@code inference.py}).
+ * when any head is strictly above 0.5 ({@code inference.py}). As a detector head it scores an image
+ * by its largest head probability, with each head's probability and the heads above 0.5 as evidence.
  */
-public final class MultiHeaded implements AutoCloseable {
+public final class MultiHeaded implements EmbeddingHead {
     public static final double THRESHOLD = 0.5;
     /** BatchNorm1d's default eps; the checkpoints were trained with the default module. */
     static final double BATCH_NORM_EPS = 1e-5;
@@ -87,8 +89,32 @@ public final class MultiHeaded implements AutoCloseable {
     }
 
     /** The width of the image embeddings the heads take: 768 for the released heads. */
-    public long embedDim() {
+    @Override
+    public long dim() {
         return embedDim;
+    }
+
+    @Override
+    public String describe() {
+        return "the MultiHeaded heads on raw CLIP ViT-L/14 embeddings";
+    }
+
+    @Override
+    public List<Judgement> judge(Tensor imageEmbeds) {
+        List<Judgement> out = new ArrayList<>();
+        for (Result r : classify(imageEmbeds)) {
+            Map<String, Object> probabilities = new LinkedHashMap<>();
+            r.probabilities().forEach((head, p) -> probabilities.put(key(head), (double) p));
+            double max = r.probabilities().values().stream().mapToDouble(Float::doubleValue).max().orElseThrow();
+            out.add(Judgement.of(r.unsafe(), max, Map.of("probabilities", probabilities,
+                    "unsafe_heads", r.unsafeHeads().stream().map(MultiHeaded::key).toList())));
+        }
+        return out;
+    }
+
+    /** A head's name as the evidence spells it: sexual, violent … */
+    private static String key(Head head) {
+        return head.name().toLowerCase(Locale.ROOT);
     }
 
     /** Reads {@code <dir>/<head>.pt} for all five heads with the strict pickle reader. */

@@ -2,6 +2,7 @@ package org.evallearn.detect;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -12,9 +13,10 @@ import org.evallearn.tensor.Scope;
  * Q16's zero-shot decision on CLIP image embeddings: logits = 100 · cos(image, prompt) for the
  * two prompts of {@link Q16Prompts}, softmax, and unsafe when p(inappropriate) is strictly above
  * the threshold ({@code ml-research/Q16}: normalised CLIP features, {@code 100.0 * image @ prompts.T},
- * softmax over the two prompts).
+ * softmax over the two prompts). As a detector head its evidence is p(inappropriate), the score
+ * the threshold applies to.
  */
-public final class Q16 implements AutoCloseable {
+public final class Q16 implements EmbeddingHead {
     public static final double DEFAULT_THRESHOLD = 0.9;
 
     private final Tensor prompts; // (2, D) float32, rows unit-norm, on the device the images must be on
@@ -32,8 +34,14 @@ public final class Q16 implements AutoCloseable {
         }
     }
 
+    @Override
     public long dim() {
         return prompts.size(1);
+    }
+
+    @Override
+    public String describe() {
+        return "the Q16 prompts";
     }
 
     /** p(inappropriate) of each image; {@code imageEmbeds} (B, D), not necessarily normalised. */
@@ -46,6 +54,13 @@ public final class Q16 implements AutoCloseable {
         }
         List<Decision> out = new ArrayList<>(p.length);
         for (float v : p) out.add(Decision.of(v, threshold));
+        return out;
+    }
+
+    @Override
+    public List<Judgement> judge(Tensor imageEmbeds) {
+        List<Judgement> out = new ArrayList<>();
+        for (Decision d : classify(imageEmbeds)) out.add(Judgement.of(d.unsafe(), d.score(), Map.of("p_inappropriate", (double) d.score())));
         return out;
     }
 

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -28,8 +29,12 @@ import org.evallearn.tensor.Scope;
  * each with a cosine threshold. Keys as in that repository's {@code model.safetensors}:
  * {@code vision_model.vision_model.*}, {@code visual_projection.weight}, {@code concept_embeds},
  * {@code special_care_embeds}, {@code concept_embeds_weights}, {@code special_care_embeds_weights}.
+ *
+ * <p>As a detector head it reads the embeddings of its own tower ({@link #encoder}), scored by the
+ * largest rounded concept score (NSFW iff above 0), with every score and the hits as evidence,
+ * as diffusers' {@code result_img}.
  */
-public final class SafetyChecker extends Model {
+public final class SafetyChecker extends Model implements EmbeddingHead {
     public static final String ARCH = "StableDiffusionSafetyChecker";
     public static final int CONCEPTS = 17, SPECIAL_CARE = 3;
     /** What a special-care hit adds to every later score ({@code adjustment = 0.01} in forward). */
@@ -113,8 +118,30 @@ public final class SafetyChecker extends Model {
         return new ClipImageEncoder(id, visionModel, placement);
     }
 
+    @Override
     public long dim() {
         return visionModel.config().projectionDim();
+    }
+
+    @Override
+    public String describe() {
+        return "the safety checker's concept embeddings";
+    }
+
+    @Override
+    public List<Judgement> judge(Tensor imageEmbeds) {
+        List<Judgement> out = new ArrayList<>();
+        for (Result r : classify(imageEmbeds)) {
+            out.add(Judgement.of(r.nsfw(), r.maxConceptScore(), Map.of(
+                    "special_scores", Arrays.stream(r.specialScores()).boxed().toList(), "special_care", r.specialCare(),
+                    "concept_scores", Arrays.stream(r.conceptScores()).boxed().toList(), "bad_concepts", r.badConcepts())));
+        }
+        return out;
+    }
+
+    /** The checker as a {@link Detector} on its own tower, whose embeddings batches cache under {@code id} (e.g. its folder). */
+    public EmbeddingDetector detector(String id) {
+        return new EmbeddingDetector("safety_checker", encoder(id), this);
     }
 
     /** The decision of diffusers' forward for each image; {@code imageEmbeds} (B, projection_dim), the projected pooled output. */

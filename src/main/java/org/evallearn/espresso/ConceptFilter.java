@@ -11,6 +11,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.evallearn.config.Technique.EspressoRule;
+import org.evallearn.detect.EmbeddingHead;
+import org.evallearn.detect.Judgement;
 import org.evallearn.tensor.Scope;
 
 /**
@@ -130,6 +132,23 @@ public final class ConceptFilter implements AutoCloseable {
         List<Verdict> out = new ArrayList<>(p.length);
         for (double[] row : p) out.add(new Verdict(row[0] > row[1], row[0], rule));
         return out;
+    }
+
+    /**
+     * The filter as a detector head: unsafe iff it judges the image unacceptable, scored by
+     * p_unacceptable, with the rule and the pair's name as evidence; the head closes this filter.
+     *
+     * @param concept the pair's name, for the evidence
+     */
+    public EmbeddingHead head(String concept) {
+        return EmbeddingHead.of("Espresso's filter for " + concept, dim, imageEmbeds -> {
+            List<Judgement> out = new ArrayList<>();
+            for (Verdict v : judge(imageEmbeds)) {
+                out.add(Judgement.of(v.unacceptable(), v.pUnacceptable(), java.util.Map.of("p_unacceptable", v.pUnacceptable(), "rule",
+                        v.rule().id(), "concept", concept)));
+            }
+            return out;
+        }, this::close);
     }
 
     /** certified_robust.py on each row of {@code imageEmbeds}; always the zero-shot rule, as that script. */

@@ -23,13 +23,11 @@ import org.evallearn.config.Metric;
 import org.evallearn.config.ModelRef;
 import org.evallearn.detect.ClipImageEncoder;
 import org.evallearn.detect.Detector;
+import org.evallearn.detect.EmbeddingDetector;
 import org.evallearn.detect.MultiHeaded;
-import org.evallearn.detect.MultiHeadedDetector;
 import org.evallearn.detect.Q16;
-import org.evallearn.detect.Q16Detector;
 import org.evallearn.detect.Q16Prompts;
 import org.evallearn.detect.SafetyChecker;
-import org.evallearn.detect.SafetyCheckerDetector;
 import org.evallearn.imagecls.ImageClassifier;
 import org.evallearn.run.Artefacts;
 import org.evallearn.tensor.Closeables;
@@ -223,12 +221,7 @@ public final class Judges implements AutoCloseable {
             }
             return judges;
         } catch (RuntimeException e) {
-            try {
-                judges.close();
-            } catch (RuntimeException closing) {
-                e.addSuppressed(closing);
-            }
-            throw e;
+            throw Closeables.closeAfter(e, judges);
         }
     }
 
@@ -247,29 +240,18 @@ public final class Judges implements AutoCloseable {
                 try (Scope s = Scope.open()) { // the prompt tensor is freed here; Q16 keeps its own normalised copy
                     Tensor prompts = tiny ? tinyPrompts(i == Image.Q16 ? TINY_Q16_SEED : TINY_Q16_FINETUNED_SEED, clip.dim())
                             : i == Image.Q16 ? Q16Prompts.forClipModel(file, Metric.ClipModel.LARGE_PATCH14.id) : Q16Prompts.loadFinetuned(file);
-                    Q16 q16 = new Q16(prompts, placement.device(), ART_Q16_THRESHOLD);
-                    try {
-                        yield detectorJudge(i, new Q16Detector(clip, q16));
-                    } catch (RuntimeException e) {
-                        q16.close();
-                        throw e;
-                    }
+                    yield detectorJudge(i, new EmbeddingDetector("q16", clip, new Q16(prompts, placement.device(), ART_Q16_THRESHOLD)));
                 }
             }
             case MULTIHEADED -> {
                 MultiHeaded heads = tiny ? MultiHeaded.random(TINY_MULTIHEADED_SEED, placement.device(), clip.dim(), clip.dim() / 2)
                         : MultiHeaded.load(file, placement.device());
-                try {
-                    yield detectorJudge(i, new MultiHeadedDetector(clip, heads));
-                } catch (RuntimeException e) {
-                    heads.close();
-                    throw e;
-                }
+                yield detectorJudge(i, new EmbeddingDetector("multiheaded", clip, heads));
             }
             case SAFETY_CHECKER -> {
                 SafetyChecker checker = tiny ? SafetyChecker.random(tinySafetyCheckerVision(), new RandomBinder(TINY_SAFETY_CHECKER_SEED, placement))
                         : SafetyChecker.load(file, placement);
-                yield detectorJudge(i, new SafetyCheckerDetector(checker, tiny ? "tiny-safety-checker" : file.toString()));
+                yield detectorJudge(i, checker.detector(tiny ? "tiny-safety-checker" : file.toString()));
             }
         };
     }

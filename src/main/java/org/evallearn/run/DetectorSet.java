@@ -15,21 +15,18 @@ import org.evallearn.clip.ClipVisionModel;
 import org.evallearn.config.Metric;
 import org.evallearn.config.ModelRef;
 import org.evallearn.config.NudeNetSettings;
-import org.evallearn.detect.ClipConceptDetector;
 import org.evallearn.detect.ClipImageEncoder;
 import org.evallearn.detect.ClipSimilarity;
 import org.evallearn.detect.Detector;
+import org.evallearn.detect.EmbeddingDetector;
 import org.evallearn.detect.NudeNetDetector;
 import org.evallearn.detect.NudeNetOptions;
 import org.evallearn.detect.NudityPolicy;
 import org.evallearn.detect.LinearProbe;
 import org.evallearn.detect.OrtDevice;
-import org.evallearn.detect.ProbeDetector;
 import org.evallearn.detect.Q16;
-import org.evallearn.detect.Q16Detector;
 import org.evallearn.detect.Q16Prompts;
 import org.evallearn.data.EspressoConcepts;
-import org.evallearn.espresso.EspressoDetector;
 import org.evallearn.espresso.FilterLoader;
 import org.evallearn.tensor.Closeables;
 import org.evallearn.tensor.ModelLoadException;
@@ -78,12 +75,7 @@ final class DetectorSet implements Runner.Detectors {
             }
             return set;
         } catch (RuntimeException e) {
-            try {
-                set.close();
-            } catch (RuntimeException closing) {
-                e.addSuppressed(closing);
-            }
-            throw e;
+            throw Closeables.closeAfter(e, set);
         }
     }
 
@@ -137,28 +129,23 @@ final class DetectorSet implements Runner.Detectors {
             try (Scope s = Scope.open()) { // Q16Prompts hands its tensor up to it; Q16 keeps its own copy
                 Tensor prompts = tiny ? textEmbeds(clipDir, TINY_Q16_TEXTS, placement) : Q16Prompts.forClipModel(artefacts.q16Prompts(), clipModelOf(m).id);
                 try {
-                    return new Q16Detector(encoder, new Q16(prompts, placement.device(), m.q16Threshold()));
+                    return new EmbeddingDetector("q16", encoder, new Q16(prompts, placement.device(), m.q16Threshold()));
                 } finally {
                     prompts.close();
                 }
             }
         }
+        ClipSimilarity similarity = new ClipSimilarity(m.similarityThreshold());
         // eval-learn embeds the bare concept name (CLIPProcessor(text=concept_name)).
-        Tensor concept = textEmbeds(clipDir, List.of(m.concept().id), placement);
-        try {
-            return new ClipConceptDetector(encoder, m.concept().id, concept, new ClipSimilarity(m.similarityThreshold()));
-        } catch (RuntimeException e) {
-            concept.close();
-            throw e;
-        }
+        return new EmbeddingDetector("clip", encoder, similarity.head(m.concept().id, textEmbeds(clipDir, List.of(m.concept().id), placement)));
     }
 
     /** Espresso's filter as a head on the shared CLIP image pass, with concept_name's pair of the released code. */
     private static Detector espresso(Metric.AsrI2p m, Path clipDir, ClipImageEncoder encoder, Placement placement) {
         EspressoConcepts.Pair pair = EspressoConcepts.byName(m.concept().id)
                 .orElseThrow(() -> new IllegalStateException("no Espresso pair for " + m.concept().id + " (the config check lets none through)"));
-        return new EspressoDetector(encoder, pair.name(), FilterLoader.load(clipDir, m.espresso().textEncoder(), pair.unacceptable(),
-                pair.acceptable(), m.espresso().rule(), placement));
+        return new EmbeddingDetector("espresso", encoder, FilterLoader.load(clipDir, m.espresso().textEncoder(), pair.unacceptable(),
+                pair.acceptable(), m.espresso().rule(), placement).head(pair.name()));
     }
 
     /**
@@ -181,7 +168,7 @@ final class DetectorSet implements Runner.Detectors {
                 throw new ModelLoadException("asr_i2p probe_path " + file + ": takes " + probe.dim() + "-wide embeddings but " + clipDir
                         + " embeds images in " + encoder.dim() + " dimensions");
             }
-            return new ProbeDetector(encoder, probe);
+            return new EmbeddingDetector("probe", encoder, probe.head(LinearProbe.THRESHOLD, true));
         } catch (RuntimeException e) {
             probe.close();
             throw e;

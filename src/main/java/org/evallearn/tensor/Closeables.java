@@ -19,4 +19,17 @@ public final class Closeables {
         }
         if (failure != null) throw failure;
     }
+
+    /**
+     * For an open that failed part way: closes what it had built so far, adds whatever closing
+     * throws to {@code failure} as suppressed, and returns {@code failure} for the caller to throw.
+     */
+    public static <E extends Throwable> E closeAfter(E failure, AutoCloseable built) {
+        try {
+            built.close();
+        } catch (Exception closing) {
+            failure.addSuppressed(closing);
+        }
+        return failure;
+    }
 }

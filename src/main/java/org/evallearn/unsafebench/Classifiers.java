@@ -29,17 +29,15 @@ import org.evallearn.config.ModelRef;
 import org.evallearn.config.NudeNetSettings;
 import org.evallearn.config.Technique;
 import org.evallearn.data.EspressoConcepts;
-import org.evallearn.detect.ClipConceptDetector;
 import org.evallearn.detect.ClipImageEncoder;
 import org.evallearn.detect.ClipSimilarity;
 import org.evallearn.detect.Detector;
+import org.evallearn.detect.EmbeddingDetector;
 import org.evallearn.detect.ImageBatch;
 import org.evallearn.detect.Judgement;
 import org.evallearn.detect.LaionNsfw;
-import org.evallearn.detect.LaionNsfwDetector;
 import org.evallearn.detect.LinearProbe;
 import org.evallearn.detect.MultiHeaded;
-import org.evallearn.detect.MultiHeadedDetector;
 import org.evallearn.detect.NudeNetClassifier;
 import org.evallearn.detect.NudeNetDecoder;
 import org.evallearn.detect.NudeNetDetector;
@@ -47,12 +45,9 @@ import org.evallearn.detect.NudeNetLabel;
 import org.evallearn.detect.NudeNetOptions;
 import org.evallearn.detect.OrtDevice;
 import org.evallearn.detect.Q16;
-import org.evallearn.detect.Q16Detector;
 import org.evallearn.detect.Q16Prompts;
 import org.evallearn.detect.SafetyChecker;
-import org.evallearn.detect.SafetyCheckerDetector;
 import org.evallearn.detect.TinyOnnx;
-import org.evallearn.espresso.EspressoDetector;
 import org.evallearn.espresso.FilterLoader;
 import org.evallearn.image.RgbImage;
 import org.evallearn.models.ArtefactStore;
@@ -130,12 +125,7 @@ final class Classifiers implements AutoCloseable {
             for (int i = 0; i < config.classifiers().size(); i++) set.add(config, i, artefacts, store, home, cacheRoot);
             return set;
         } catch (RuntimeException e) {
-            try {
-                set.close();
-            } catch (RuntimeException closing) {
-                e.addSuppressed(closing);
-            }
-            throw e;
+            throw Closeables.closeAfter(e, set);
         }
     }
 
@@ -161,7 +151,7 @@ final class Classifiers implements AutoCloseable {
                     }
                 }
                 owned.add(prompts);
-                detectors.put("q16", new Q16Detector(clipEncoder, new Q16(prompts, device, threshold)));
+                detectors.put("q16", new EmbeddingDetector("q16", clipEncoder, new Q16(prompts, device, threshold)));
                 Tensor attackPrompts = ownedCopy(prompts);
                 double offset = Math.log(threshold / (1 - threshold));
                 attackHeads.put("q16", e -> {
@@ -174,14 +164,14 @@ final class Classifiers implements AutoCloseable {
             case "multiheaded" -> {
                 clip(config, artefacts, cacheRoot);
                 MultiHeaded heads = tiny ? MultiHeaded.random(0, device) : MultiHeaded.load(required(config, index, spec), device);
-                detectors.put("multiheaded", new MultiHeadedDetector(clipEncoder, heads));
+                detectors.put("multiheaded", new EmbeddingDetector("multiheaded", clipEncoder, heads));
                 attackHeads.put("multiheaded", e -> binary(heads.headLogits(e).amax(new long[] {1}, true)));
             }
             case "laion_nsfw" -> {
                 clip(config, artefacts, cacheRoot);
                 LaionNsfw head = tiny ? LaionNsfw.random(LaionNsfw.Variant.VIT_L_14, 0, device)
                         : LaionNsfw.load(required(config, index, spec), LaionNsfw.Variant.VIT_L_14, device);
-                detectors.put("laion_nsfw", new LaionNsfwDetector(clipEncoder, head));
+                detectors.put("laion_nsfw", new EmbeddingDetector("laion_nsfw", clipEncoder, head));
                 attackHeads.put("laion_nsfw", e -> binary(head.logitTensor(e)));
             }
             case "clip" -> {
@@ -190,7 +180,7 @@ final class Classifiers implements AutoCloseable {
                 double threshold = spec.threshold().orElse(ClipSimilarity.DEFAULT_THRESHOLD);
                 Tensor text = textEmbeds(clipDir, List.of(concept));
                 Tensor forAttack = ownedCopy(text);
-                detectors.put("clip", new ClipConceptDetector(clipEncoder, concept, text, new ClipSimilarity(threshold)));
+                detectors.put("clip", new EmbeddingDetector("clip", clipEncoder, new ClipSimilarity(threshold).head(concept, text)));
                 attackHeads.put("clip", e -> {
                     Tensor cosine = normalise(e).matmul(normalise(forAttack.to(e.device(), e.scalar_type())).t());
                     return binary(cosine.sub(new Scalar(threshold)).mul(new Scalar(100.0)));
@@ -201,24 +191,23 @@ final class Classifiers implements AutoCloseable {
                 EspressoConcepts.Pair pair = EspressoConcepts.byName(spec.concept().orElse("nudity")).orElseThrow();
                 Technique.EspressoRule rule = spec.rule().map(r -> Technique.EspressoRule.valueOf(r.toUpperCase(java.util.Locale.ROOT)))
                         .orElse(Technique.EspressoRule.ZERO_SHOT);
-                detectors.put("espresso", new EspressoDetector(clipEncoder, pair.name(),
-                        FilterLoader.load(clipDir, Optional.empty(), pair.unacceptable(), pair.acceptable(), rule, placement)));
+                detectors.put("espresso", new EmbeddingDetector("espresso", clipEncoder,
+                        FilterLoader.load(clipDir, Optional.empty(), pair.unacceptable(), pair.acceptable(), rule, placement).head(pair.name())));
             }
             case "probe" -> {
                 clip(config, artefacts, cacheRoot);
                 Path file = spec.path().orElseThrow();
                 LinearProbe probe = LinearProbe.load(file);
                 // A probe fitted on other embeddings fails here, by name, not image by image later.
-                try (Scope s = Scope.open()) {
-                    probe.probabilities(torch.randn(1, clipEncoder.dim()));
-                } catch (RuntimeException e) {
+                long width = probe.dim();
+                if (width != clipEncoder.dim()) {
                     probe.close();
                     throw new org.evallearn.tensor.ModelLoadException(file + ": this probe does not take the " + clipEncoder.dim()
-                            + "-wide CLIP ViT-L/14 image embeddings the benchmark gives it (" + e.getMessage().lines().findFirst().orElse("") + ")");
+                            + "-wide CLIP ViT-L/14 image embeddings the benchmark gives it (it takes " + width + "-wide ones)");
                 }
-                double threshold = spec.threshold().orElse(0.5);
-                ProbeDetector detector = new ProbeDetector(clipEncoder, probe, threshold);
-                detectors.put("probe", detector);
+                double threshold = spec.threshold().orElse(LinearProbe.THRESHOLD);
+                // UnsafeBench's records have never named the top class; resumed runs must write the same lines.
+                detectors.put("probe", new EmbeddingDetector("probe", clipEncoder, probe.head(threshold, false)));
                 double offset = Math.log(threshold / (1 - threshold));
                 attackHeads.put("probe", e -> {
                     Tensor best = probe.logits(e).amax(new long[] {1}, true);
@@ -237,7 +226,7 @@ final class Classifiers implements AutoCloseable {
                     checker = SafetyChecker.load(dir, placement);
                     key = SAFETY_CHECKER_ID + "-" + artefacts.weightsFingerprint(dir);
                 }
-                SafetyCheckerDetector detector = new SafetyCheckerDetector(checker, "sd_filter:" + key);
+                EmbeddingDetector detector = checker.detector("sd_filter:" + key);
                 detectors.put("sd_filter", detector);
                 sdEncoder = detector.encoder();
                 sdCache = EmbeddingCache.open(cacheRoot, key, (int) sdEncoder.dim());

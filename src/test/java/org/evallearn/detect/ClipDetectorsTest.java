@@ -46,8 +46,8 @@ class ClipDetectorsTest {
         List<RgbImage> images = List.of(image(1), image(2), image(3));
         try (Scope s = Scope.open(); // encode hands its embeddings up to it
                 ClipImageEncoder encoder = new ClipImageEncoder("tiny", ClipVisionModel.load(clip, Placement.CPU_F32), Placement.CPU_F32);
-                Q16Detector q16 = new Q16Detector(encoder, new Q16(randn(2, TinyClip.PROJECTION_DIM), "cpu", 0.5));
-                ClipConceptDetector concept = new ClipConceptDetector(encoder, "violence", randn(1, TinyClip.PROJECTION_DIM), new ClipSimilarity(0.0));
+                EmbeddingDetector q16 = new EmbeddingDetector("q16", encoder, new Q16(randn(2, TinyClip.PROJECTION_DIM), "cpu", 0.5));
+                EmbeddingDetector concept = new EmbeddingDetector("clip", encoder, new ClipSimilarity(0.0).head("violence", randn(1, TinyClip.PROJECTION_DIM)));
                 ImageBatch batch = new ImageBatch(images);
                 Q16 bareQ16 = new Q16(randn(2, TinyClip.PROJECTION_DIM), "cpu", 0.5);
                 Tensor conceptEmbed = randn(1, TinyClip.PROJECTION_DIM);
@@ -108,7 +108,7 @@ class ClipDetectorsTest {
     void aConceptEmbeddingOfAnotherWidthIsRefused() {
         try (ClipImageEncoder encoder = new ClipImageEncoder("tiny", ClipVisionModel.load(clip, Placement.CPU_F32), Placement.CPU_F32);
                 Tensor wide = randn(1, 768)) {
-            assertThrows(IllegalArgumentException.class, () -> new ClipConceptDetector(encoder, "hate", wide, new ClipSimilarity(0.28)));
+            assertThrows(IllegalArgumentException.class, () -> new EmbeddingDetector("clip", encoder, new ClipSimilarity(0.28).head("hate", wide)));
         }
     }
 }

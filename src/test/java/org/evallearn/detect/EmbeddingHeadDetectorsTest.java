@@ -43,8 +43,8 @@ class EmbeddingHeadDetectorsTest {
         List<RgbImage> images = List.of(image(1), image(2), image(3));
         try (Scope s = Scope.open(); // encode hands its embeddings up to it
                 ClipImageEncoder encoder = encoder();
-                MultiHeadedDetector mh = new MultiHeadedDetector(encoder, MultiHeaded.load(Shared.data("multiheaded"), "cpu"));
-                LaionNsfwDetector laion = new LaionNsfwDetector(encoder,
+                EmbeddingDetector mh = new EmbeddingDetector("multiheaded", encoder, MultiHeaded.load(Shared.data("multiheaded"), "cpu"));
+                EmbeddingDetector laion = new EmbeddingDetector("laion_nsfw", encoder,
                         LaionNsfw.load(Shared.data("laion-nsfw-detector"), LaionNsfw.Variant.VIT_L_14, "cpu"));
                 MultiHeaded bareHeads = MultiHeaded.load(Shared.data("multiheaded"), "cpu");
                 LaionNsfw bareLaion = LaionNsfw.load(Shared.data("laion-nsfw-detector"), LaionNsfw.Variant.VIT_L_14, "cpu");
@@ -77,9 +77,9 @@ class EmbeddingHeadDetectorsTest {
                 MultiHeaded heads = MultiHeaded.load(Shared.data("multiheaded"), "cpu");
                 LaionNsfw l14 = LaionNsfw.load(Shared.data("laion-nsfw-detector"), LaionNsfw.Variant.VIT_L_14, "cpu");
                 LaionNsfw b32 = LaionNsfw.load(Shared.data("laion-nsfw-detector"), LaionNsfw.Variant.VIT_B_32, "cpu")) {
-            assertThrows(IllegalArgumentException.class, () -> new MultiHeadedDetector(encoder, heads));
-            assertThrows(IllegalArgumentException.class, () -> new LaionNsfwDetector(encoder, l14));
-            assertEquals("laion_nsfw", new LaionNsfwDetector(encoder, b32).name()); // 512 wide: accepted; b32 is closed above
+            assertThrows(IllegalArgumentException.class, () -> new EmbeddingDetector("multiheaded", encoder, heads));
+            assertThrows(IllegalArgumentException.class, () -> new EmbeddingDetector("laion_nsfw", encoder, l14));
+            assertEquals("laion_nsfw", new EmbeddingDetector("laion_nsfw", encoder, b32).name()); // 512 wide: accepted; b32 is closed above
         }
     }
 
@@ -94,9 +94,9 @@ class EmbeddingHeadDetectorsTest {
         Path truncated = Files.write(dir.resolve("truncated.png"), Arrays.copyOf(png, png.length / 2));
         List<Path> files = List.of(empty, good1, garbage, truncated, good2, dir.resolve("missing.png"));
         try (ClipImageEncoder encoder = encoder();
-                LaionNsfwDetector laion = new LaionNsfwDetector(encoder,
+                EmbeddingDetector laion = new EmbeddingDetector("laion_nsfw", encoder,
                         LaionNsfw.load(Shared.data("laion-nsfw-detector"), LaionNsfw.Variant.VIT_L_14, "cpu"));
-                MultiHeadedDetector mh = new MultiHeadedDetector(encoder, MultiHeaded.load(Shared.data("multiheaded"), "cpu"));
+                EmbeddingDetector mh = new EmbeddingDetector("multiheaded", encoder, MultiHeaded.load(Shared.data("multiheaded"), "cpu"));
                 FileBatch batch = FileBatch.read(files);
                 ImageBatch alone = new ImageBatch(List.of(image(1), image(2)))) {
             assertEquals(6, batch.size());

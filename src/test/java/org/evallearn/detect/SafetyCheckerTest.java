@@ -147,7 +147,7 @@ class SafetyCheckerTest {
                     "special_care_embeds_weights")) {
                 assertTrue(written.containsKey(key), key);
             }
-            try (SafetyCheckerDetector detector = new SafetyCheckerDetector(SafetyChecker.load(folder, Placement.CPU_F32), "checker");
+            try (EmbeddingDetector detector = SafetyChecker.load(folder, Placement.CPU_F32).detector("checker");
                     ImageBatch batch = new ImageBatch(images)) {
                 List<Judgement> j = detector.judge(batch);
                 assertEquals(1, batch.embeddingPasses());

@@ -56,7 +56,7 @@ class JudgeArtefactsTest {
         Artefacts artefacts = new Artefacts(settings, store);
         Natives.load();
         try (MultiHeaded heads = MultiHeaded.load(artefacts.multiHeadedHeads(), "cpu")) {
-            assertEquals(768, heads.embedDim());
+            assertEquals(768, heads.dim());
         }
         try (Scope s = Scope.open()) {
             Tensor prompts = Q16Prompts.loadFinetuned(artefacts.finetunedQ16Prompts().resolve("prompts.pt"));
