@@ -168,11 +168,12 @@ final class DetectorSet implements Runner.Detectors {
                 throw new ModelLoadException("asr_i2p probe_path " + file + ": takes " + probe.dim() + "-wide embeddings but " + clipDir
                         + " embeds images in " + encoder.dim() + " dimensions");
             }
-            return new EmbeddingDetector("probe", encoder, probe.head(LinearProbe.THRESHOLD, true));
         } catch (RuntimeException e) {
             probe.close();
             throw e;
         }
+        // From here the detector owns the probe (and closes it should it refuse it).
+        return new EmbeddingDetector("probe", encoder, probe.head(LinearProbe.THRESHOLD, true));
     }
 
     /** NudeNet on the CPU unless nudenet_device asks for CUDA, whatever device the run's other models use (eval-learn: "NudeNet always runs on CPU"). */

@@ -72,14 +72,17 @@ class EmbeddingHeadDetectorsTest {
     @Test
     void headsRefuseAnEncoderOfAnotherWidth() {
         ClipVisionConfig narrow = new ClipVisionConfig(32, 64, 512, 2, 4, 3, 224, 32, "quick_gelu", 1e-5);
+        // The detector owns its head from construction on: a refused head is closed by it, an accepted one by the detector's close.
         try (ClipImageEncoder encoder = new ClipImageEncoder("b32", ClipVisionModel.random(narrow, true, new RandomBinder(1, Placement.CPU_F32)),
-                Placement.CPU_F32);
-                MultiHeaded heads = MultiHeaded.load(Shared.data("multiheaded"), "cpu");
-                LaionNsfw l14 = LaionNsfw.load(Shared.data("laion-nsfw-detector"), LaionNsfw.Variant.VIT_L_14, "cpu");
-                LaionNsfw b32 = LaionNsfw.load(Shared.data("laion-nsfw-detector"), LaionNsfw.Variant.VIT_B_32, "cpu")) {
+                Placement.CPU_F32)) {
+            MultiHeaded heads = MultiHeaded.load(Shared.data("multiheaded"), "cpu");
+            LaionNsfw l14 = LaionNsfw.load(Shared.data("laion-nsfw-detector"), LaionNsfw.Variant.VIT_L_14, "cpu");
             assertThrows(IllegalArgumentException.class, () -> new EmbeddingDetector("multiheaded", encoder, heads));
             assertThrows(IllegalArgumentException.class, () -> new EmbeddingDetector("laion_nsfw", encoder, l14));
-            assertEquals("laion_nsfw", new EmbeddingDetector("laion_nsfw", encoder, b32).name()); // 512 wide: accepted; b32 is closed above
+            try (EmbeddingDetector accepted = new EmbeddingDetector("laion_nsfw", encoder,
+                    LaionNsfw.load(Shared.data("laion-nsfw-detector"), LaionNsfw.Variant.VIT_B_32, "cpu"))) {
+                assertEquals("laion_nsfw", accepted.name()); // 512 wide: accepted
+            }
         }
     }
 
