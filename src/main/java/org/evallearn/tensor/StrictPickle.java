@@ -48,10 +48,11 @@ public final class StrictPickle {
         /** {@code data.pkl} of a {@code torch.save} zip: storages come in through BINPERSID. */
         TORCH(TORCH_GLOBALS),
         /**
-         * The object pickle of a legacy (pre-1.6) {@code torch.save} stream: the same globals, but
-         * the persistent id carries a sixth field, {@code view_metadata}.
+         * The object pickle of a legacy (pre-1.6) {@code torch.save} stream: the same globals, and
+         * {@code _rebuild_tensor} of files from before PyTorch 0.4; the persistent id carries a
+         * sixth field, {@code view_metadata}.
          */
-        TORCH_LEGACY(TORCH_GLOBALS),
+        TORCH_LEGACY(LEGACY_GLOBALS),
         /** Plain data (ints, strings, bools, dicts, lists): the legacy stream's header pickles and storage key list. */
         PLAIN(Set.of());
 
@@ -65,6 +66,13 @@ public final class StrictPickle {
     private static final Set<String> TORCH_GLOBALS = Set.of("collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
             "torch._utils._rebuild_parameter", "torch.FloatStorage", "torch.HalfStorage", "torch.BFloat16Storage", "torch.LongStorage",
             "torch.IntStorage", "torch.ByteStorage", "torch.BoolStorage");
+    private static final Set<String> LEGACY_GLOBALS = union(TORCH_GLOBALS, "torch._utils._rebuild_tensor");
+
+    private static Set<String> union(Set<String> names, String more) {
+        Set<String> all = new java.util.HashSet<>(names);
+        all.add(more);
+        return Set.copyOf(all);
+    }
 
     /** An allow-listed global: a name only, interpreted by REDUCE below. */
     record Global(String qualifiedName) {}
@@ -252,11 +260,15 @@ public final class StrictPickle {
                 arity(g, args, 0);
                 return new LinkedHashMap<>();
             }
-            case "torch._utils._rebuild_tensor_v2" -> {
-                // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
-                if (args.size() != 6 && args.size() != 7) throw fail(g.qualifiedName() + " takes 6 or 7 arguments, got " + args.size());
+            case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor" -> {
+                // v2: (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata]);
+                // PyTorch < 0.4: (storage, storage_offset, size, stride)
+                boolean v2 = g.qualifiedName().endsWith("_v2");
+                if (v2 ? args.size() != 6 && args.size() != 7 : args.size() != 4) {
+                    throw fail(g.qualifiedName() + " takes " + (v2 ? "6 or 7" : "4") + " arguments, got " + args.size());
+                }
                 if (!(args.get(0) instanceof StorageRef storage)) throw fail("tensor storage is " + describe(args.get(0)));
-                if (!dict(args.get(5)).isEmpty()) throw fail("tensor has backward hooks");
+                if (v2 && !dict(args.get(5)).isEmpty()) throw fail("tensor has backward hooks");
                 long[] shape = longs(args.get(2)), stride = longs(args.get(3));
                 if (shape.length != stride.length) throw fail("size and stride differ in length");
                 long offset = integer(args.get(1));

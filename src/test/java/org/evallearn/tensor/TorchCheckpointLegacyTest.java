@@ -97,7 +97,7 @@ class TorchCheckpointLegacyTest {
         byte[] magic = new Bytes().op(0x80, 2, 0x8a, 10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.').get();
         byte[] version = new Bytes().op(0x80, 2, 'M', 0xe9, 0x03, '.').get();
         byte[] sysInfo = sysInfo(0x88);
-        String storageType = "FloatStorage", key = "k0";
+        String storageType = "FloatStorage", key = "k0", rebuild = "_rebuild_tensor_v2";
         int numel = 6;
         /** The persistent id's last field(s) after numel: view_metadata None. */
         int[] pidTail = {'N'};
@@ -127,10 +127,12 @@ class TorchCheckpointLegacyTest {
 
         /** OrderedDict {'w': _rebuild_tensor_v2(pid of storage key × numel, 0, (3, 2), (1, 3), False, OrderedDict())}. */
         Bytes stateDict(Bytes b, int numel) {
-            return b.global("collections", "OrderedDict").op(')', 'R', '(').unicode("w")
-                    .global("torch._utils", "_rebuild_tensor_v2").op('(', '(').unicode("storage").global("torch", storageType)
-                    .unicode(key).unicode("cpu").op('K', numel).op(pidTail).op('t', 'Q', 'K', 0, 'K', 3, 'K', 2, 0x86, 'K', 1, 'K', 3, 0x86, 0x89)
-                    .global("collections", "OrderedDict").op(')', 'R', 't', 'R', 'u');
+            b.global("collections", "OrderedDict").op(')', 'R', '(').unicode("w")
+                    .global("torch._utils", rebuild).op('(', '(').unicode("storage").global("torch", storageType)
+                    .unicode(key).unicode("cpu").op('K', numel).op(pidTail).op('t', 'Q', 'K', 0, 'K', 3, 'K', 2, 0x86, 'K', 1, 'K', 3, 0x86);
+            // v2 adds requires_grad and backward hooks; PyTorch < 0.4's _rebuild_tensor has only the four above.
+            if (rebuild.endsWith("_v2")) b.op(0x89).global("collections", "OrderedDict").op(')', 'R');
+            return b.op('t', 'R', 'u');
         }
 
         Path write(Path file) throws Exception {
@@ -162,15 +164,31 @@ class TorchCheckpointLegacyTest {
     }
 
     @Test
-    void theHandMadeControlReads() throws Exception {
-        Path file = new Stream().write(dir.resolve("control.pth"));
-        try (Scope s = Scope.open()) {
-            Tensor w = TorchCheckpoint.stateDict(file).get("w");
-            // stride (1, 3): element [i][j] is storage[i + 3j]
-            assertArrayEquals(new long[] {3, 2}, w.shape());
-            assertEquals(3f, w.select(0, 0).select(0, 1).item_float());
-            assertEquals(5f, w.select(0, 2).select(0, 1).item_float());
+    void theHandMadeControlReadsAsDoesAPre04File() throws Exception {
+        Stream old = new Stream();
+        old.rebuild = "_rebuild_tensor";
+        for (Path file : List.of(new Stream().write(dir.resolve("control.pth")), old.write(dir.resolve("torch-0.3.pth")))) {
+            try (Scope s = Scope.open()) {
+                Tensor w = TorchCheckpoint.stateDict(file).get("w");
+                // stride (1, 3): element [i][j] is storage[i + 3j]
+                assertArrayEquals(new long[] {3, 2}, w.shape());
+                assertEquals(3f, w.select(0, 0).select(0, 1).item_float());
+                assertEquals(5f, w.select(0, 2).select(0, 1).item_float());
+            }
         }
+    }
+
+    @Test
+    void preZipGlobalsAndPidsStayOutOfZipCheckpoints() {
+        // _rebuild_tensor predates the zip layout (PyTorch 0.4 replaced it), so a zip's data.pkl may not name it.
+        byte[] old = new Bytes().op(0x80, 2).global("torch._utils", "_rebuild_tensor").op('.').get();
+        PickleException e = assertThrows(PickleException.class, () -> StrictPickle.parse("x.pt!archive/data.pkl", old, StrictPickle.Flavor.TORCH));
+        assertSays(e.getMessage(), "x.pt!archive/data.pkl", "'torch._utils._rebuild_tensor'", "not allowed");
+        // The legacy six-field persistent id is not the zip's five.
+        byte[] pid = new Bytes().op(0x80, 2, '(').unicode("storage").global("torch", "FloatStorage").unicode("0").unicode("cpu")
+                .op('K', 1, 'N', 't', 'Q', '.').get();
+        e = assertThrows(PickleException.class, () -> StrictPickle.parse("x.pt!archive/data.pkl", pid, StrictPickle.Flavor.TORCH));
+        assertSays(e.getMessage(), "x.pt!archive/data.pkl", "is not ('storage', type, key, location, numel)");
     }
 
     @Test
