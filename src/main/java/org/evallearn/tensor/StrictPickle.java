@@ -179,6 +179,9 @@ public final class StrictPickle {
                 case 0x8a -> push(long1());
                 case 'G' -> push(ByteBuffer.wrap(bytes(8)).order(ByteOrder.BIG_ENDIAN).getDouble());
                 case 'X' -> push(utf8(length(4)));
+                // Python 2's str, in legacy checkpoints saved from Python 2; torch.load decodes them as UTF-8
+                case 'T' -> push(utf8(length(4)));
+                case 'U' -> push(utf8(u8()));
                 case 0x8c -> push(utf8(u8()));
                 case 0x8d -> push(utf8(length(8)));
                 case 'B' -> push(bytes(length(4)));

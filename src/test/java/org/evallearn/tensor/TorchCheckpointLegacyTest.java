@@ -192,6 +192,13 @@ class TorchCheckpointLegacyTest {
     }
 
     @Test
+    void python2StringsReadAsTorchLoadDecodesThem() {
+        // SHORT_BINSTRING and BINSTRING: Python 2's str, which torch.load decodes as UTF-8 (its default encoding)
+        byte[] p = new Bytes().op(0x80, 2, ']', '(', 'U', 6).text("conv.w").op('T', 3, 0, 0, 0).text("k01").op('e', '.').get();
+        assertEquals(List.of("conv.w", "k01"), StrictPickle.parse("py2.pth", p, StrictPickle.Flavor.PLAIN));
+    }
+
+    @Test
     void brokenHeadersAreRefused() throws Exception {
         assertSays(refused("big-endian", s -> s.sysInfo = Stream.sysInfo(0x89)), "big-endian", "little_endian=False");
         assertSays(refused("no-byte-order", s -> s.sysInfo = new Bytes().op(0x80, 2, '}', '.').get()), "little_endian=nothing");
