@@ -144,8 +144,13 @@ class InceptionArtefactTest {
             assertEquals(written, Files.getLastModifiedTime(converted).toMillis(), "converted once");
 
             try (InceptionV3 loaded = InceptionV3.load(dir, Placement.CPU_F32)) {
-                // Same weights, same kernels, same input: bit for bit.
-                assertTrue(org.bytedeco.pytorch.global.torch.equal(reference, loaded.poolFeatures(x)), "features of the converted weights");
+                // Same float32 weights, kernels and input: equal here (bit for bit on the machines tried). Budget 1e-5 of the
+                // feature scale, for kernels whose summation order could follow the weights' memory alignment (mapped file
+                // vs. fresh tensors): a few ulps; one wrongly bound or misread tensor moves features by their own scale.
+                Tensor features = loaded.poolFeatures(x);
+                double scale = reference.abs().max().item_double();
+                org.evallearn.tensor.TensorCompare.Result r = org.evallearn.tensor.TensorCompare.compare(features, reference, 1e-5 * scale, 0);
+                assertTrue(scale > 1e-3 && r.pass(), "features of the converted weights: max |err| " + r.maxAbsError() + " at scale " + scale);
             }
         }
     }
