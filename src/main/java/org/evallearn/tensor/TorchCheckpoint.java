@@ -169,8 +169,9 @@ public final class TorchCheckpoint {
         h.op(0x80, 2, 0x8a, magic.length);
         for (int i = magic.length - 1; i >= 0; i--) h.op(magic[i] & 0xff);
         h.op('.').op(0x80, 2).integer(LegacyCheckpoint.PROTOCOL_VERSION).op('.');
+        // type_sizes as torch writes them: struct.Struct('=h'/'=i'/'=l').size, standard sizes
         h.op(0x80, 2, '}', '(').unicode("protocol_version").integer(LegacyCheckpoint.PROTOCOL_VERSION).unicode("little_endian").op(0x88)
-                .unicode("type_sizes").op('}', '(').unicode("short").integer(2).unicode("int").integer(4).unicode("long").integer(8)
+                .unicode("type_sizes").op('}', '(').unicode("short").integer(2).unicode("int").integer(4).unicode("long").integer(4)
                 .op('u', 'u', '.');
         java.io.ByteArrayOutputStream keys = new java.io.ByteArrayOutputStream();
         PickleWriter k = new PickleWriter(keys).op(0x80, 2, ']', '(');
