@@ -80,7 +80,7 @@ public final class ArtefactStore {
         Downloader downloader = new Downloader(settings, log);
         for (ArtefactFile f : missing) {
             log.accept(artefact.id() + ": " + f.path() + " <- " + downloader.endpointFor(f.url()));
-            downloader.download(f.url(), dir.resolve(f.path()), f.sha256(), f.size());
+            downloader.download(f.url(), dir.resolve(f.path()), f.sha256(), f.sha256Prefix(), f.size());
         }
         log.accept(artefact.id() + ": complete in " + dir);
         return dir;
@@ -107,12 +107,16 @@ public final class ArtefactStore {
             if (f.sha256().isPresent() && !f.sha256().get().equals(actual)) {
                 throw new StoreException(from + ": sha256 " + actual + ", but " + artefact.id() + "'s " + f.path() + " has " + f.sha256().get());
             }
+            if (f.sha256().isEmpty() && f.sha256Prefix().isPresent() && !actual.startsWith(f.sha256Prefix().get())) {
+                throw new StoreException(from + ": sha256 " + actual + ", but " + artefact.id() + "'s " + f.path() + " has one that starts with "
+                        + f.sha256Prefix().get());
+            }
             Files.createDirectories(target.getParent());
             Path tmp = Files.createTempFile(target.getParent(), f.path().replace('/', '_'), ".part");
             Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             log.accept(artefact.id() + ": " + from + " -> " + target + ", sha256 " + actual
-                    + (f.sha256().isPresent() ? " (verified)" : " (not in the manifest)"));
+                    + (f.sha256().isPresent() ? " (verified)" : f.sha256Prefix().isPresent() ? " (prefix verified)" : " (not in the manifest)"));
             return target;
         } catch (NoSuchFileException e) {
             throw new StoreException(from + ": no such file");

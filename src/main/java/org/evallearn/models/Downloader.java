@@ -60,6 +60,11 @@ public final class Downloader {
      * {@link StoreException} names the URL and the reason (HTTP status, mismatch, retries spent).
      */
     public void download(URI manifestUrl, Path target, Optional<String> sha256, OptionalLong size) {
+        download(manifestUrl, target, sha256, Optional.empty(), size);
+    }
+
+    /** As {@link #download(URI, Path, Optional, OptionalLong)}, also checked against the leading hex digits of the sha256 where only those are known. */
+    public void download(URI manifestUrl, Path target, Optional<String> sha256, Optional<String> sha256Prefix, OptionalLong size) {
         URI url = endpointFor(manifestUrl);
         Path part = target.resolveSibling(target.getFileName() + ".part");
         try {
@@ -80,7 +85,7 @@ public final class Downloader {
                 throw new StoreException("download of " + url + " failed " + ATTEMPTS + " times (last: " + describe(failure)
                         + "); " + sizeOf(part) + " bytes are kept in " + part + " and the next pull resumes from there", failure);
             }
-            verify(part, url, sha256, size);
+            verify(part, url, sha256, sha256Prefix, size);
             Files.move(part, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new StoreException("cannot write " + part + ": " + e.getMessage(), e);
@@ -182,7 +187,7 @@ public final class Downloader {
         if (stalled.get()) throw new IOException("no bytes for " + seconds(stall) + "; the connection was dropped");
     }
 
-    private void verify(Path part, URI url, Optional<String> sha256, OptionalLong size) throws IOException {
+    private void verify(Path part, URI url, Optional<String> sha256, Optional<String> sha256Prefix, OptionalLong size) throws IOException {
         long actualSize = Files.size(part);
         if (size.isPresent() && actualSize != size.getAsLong()) {
             Files.delete(part);
@@ -195,7 +200,13 @@ public final class Downloader {
             throw new StoreException(url + ": sha256 mismatch: expected " + sha256.get() + ", got " + actual
                     + "; the download was deleted");
         }
-        log.accept("  " + actualSize + " bytes, sha256 " + actual + (sha256.isPresent() ? " (verified)" : " (not in the manifest)"));
+        if (sha256.isEmpty() && sha256Prefix.isPresent() && !actual.startsWith(sha256Prefix.get())) {
+            Files.delete(part);
+            throw new StoreException(url + ": sha256 " + actual + " does not start with " + sha256Prefix.get()
+                    + ", the hash prefix its file name carries; the download was deleted");
+        }
+        log.accept("  " + actualSize + " bytes, sha256 " + actual + (sha256.isPresent() ? " (verified)"
+                : sha256Prefix.isPresent() ? " (prefix " + sha256Prefix.get() + " verified; the full sha256 is not in the manifest)" : " (not in the manifest)"));
     }
 
     private boolean tokenAllowed(URI uri) {

@@ -24,10 +24,20 @@ import java.util.Set;
 public record Manifest(List<Artefact> artefacts) {
     public static final String RESOURCE = "/org/evallearn/models/manifest.json";
 
-    public enum Kind { PIPELINE, CLIP, NUDENET, Q16, SAFETY_CHECKER, DATASET, TEXT_CLASSIFIER, IMAGE_CLASSIFIER, MULTIHEADED }
+    public enum Kind { PIPELINE, CLIP, NUDENET, Q16, SAFETY_CHECKER, DATASET, TEXT_CLASSIFIER, IMAGE_CLASSIFIER, MULTIHEADED, INCEPTION }
 
-    /** One file of an artefact; {@code variant} marks alternatives (fp32/fp16 weights) of which a pull takes one. */
-    public record ArtefactFile(String path, URI url, Optional<String> sha256, OptionalLong size, Optional<String> variant) {}
+    /**
+     * One file of an artefact; {@code variant} marks alternatives (fp32/fp16 weights) of which a
+     * pull takes one. {@code sha256Prefix}: the leading hex digits of the file's sha256 where only
+     * those are known, as {@code torch.hub} file names carry them ({@code name-<8 hex>.pth}, its
+     * {@code check_hash} convention); checked when the full sha256 is not given.
+     */
+    public record ArtefactFile(String path, URI url, Optional<String> sha256, OptionalLong size, Optional<String> variant,
+            Optional<String> sha256Prefix) {
+        public ArtefactFile(String path, URI url, Optional<String> sha256, OptionalLong size, Optional<String> variant) {
+            this(path, url, sha256, size, variant, Optional.empty());
+        }
+    }
 
     public record Artefact(String id, Kind kind, String description, String revision, List<String> aliases,
             Optional<String> note, List<ArtefactFile> files) {
@@ -108,10 +118,14 @@ public record Manifest(List<Artefact> artefacts) {
             String id = required(a, "id", source).asText();
             List<ArtefactFile> files = new ArrayList<>();
             for (JsonNode f : required(a, "files", source)) {
+                Optional<String> prefix = text(f, "sha256_prefix").map(s -> s.toLowerCase(Locale.ROOT));
+                if (prefix.isPresent() && !prefix.get().matches("[0-9a-f]{8,64}")) {
+                    throw new StoreException(source + ": sha256_prefix '" + prefix.get() + "' is not 8 to 64 hex digits: " + f);
+                }
                 files.add(new ArtefactFile(required(f, "path", source).asText(), URI.create(required(f, "url", source).asText()),
                         text(f, "sha256").map(s -> s.toLowerCase(Locale.ROOT)),
                         f.hasNonNull("size") ? OptionalLong.of(f.get("size").asLong()) : OptionalLong.empty(),
-                        text(f, "variant")));
+                        text(f, "variant"), prefix));
             }
             List<String> aliases = new ArrayList<>();
             if (a.has("aliases")) a.get("aliases").forEach(n -> aliases.add(n.asText()));

@@ -227,21 +227,28 @@ public final class Artefacts {
     /**
      * FID's Inception-v3: under {@code model: tiny} torchvision's architecture on seeded random
      * weights, made in memory; else the {@code inception-v3} artefact (torchvision's IMAGENET1K_V1
-     * state dict converted to {@code model.safetensors}).
+     * state dict, converted to {@code model.safetensors} by {@link #requireInception}).
      */
     public org.evallearn.inception.InceptionV3 inception(ModelRef model, org.evallearn.tensor.Placement placement) {
         if (model instanceof ModelRef.Tiny) return org.evallearn.inception.InceptionV3.random(new org.evallearn.tensor.RandomBinder(TINY_SEED, placement));
         return org.evallearn.inception.InceptionV3.load(requireInception(), placement);
     }
 
-    /** The Inception-v3 folder, checked before a run starts (nothing under {@code model: tiny}). */
+    /**
+     * The Inception-v3 folder, checked before a run starts (nothing under {@code model: tiny}).
+     * The store holds torchvision's {@code .pth} as downloaded; the first call reads it with the
+     * strict pickle reader (tensors only) and writes {@code model.safetensors} beside it,
+     * atomically, which {@code InceptionV3.load} reads from then on (as the UnsafeBench converter's
+     * {@code .pt} is converted on first use).
+     */
     public Path requireInception() {
-        if (store.manifest().find(INCEPTION).isEmpty()) {
-            throw new StoreException("fid needs torchvision's Inception-v3 (IMAGENET1K_V1, inception_v3_google-0cc3c7bd.pth converted to"
-                    + " model.safetensors with a tensor-only tool) as the model-store artefact " + INCEPTION + ", and this build's manifest has no such"
-                    + " entry yet; fid runs with model: tiny only");
+        Path dir = store.require(INCEPTION, Optional.empty());
+        Path weights = dir.resolve("model.safetensors");
+        if (!Files.isRegularFile(weights)) {
+            Path checkpoint = dir.resolve(store.manifest().get(INCEPTION).files().get(0).path());
+            org.evallearn.tensor.TorchCheckpoint.convertStateDict(checkpoint, weights);
         }
-        return store.require(INCEPTION, Optional.empty());
+        return dir;
     }
 
     static final String INCEPTION = "inception-v3";

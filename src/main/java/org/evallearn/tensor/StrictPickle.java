@@ -27,7 +27,7 @@ import java.util.Set;
  * opcode or global, and the byte offset. Opcode semantics follow CPython's
  * {@code Lib/pickletools.py}.
  *
- * <p>Values: ints are {@link Long}, floats {@link Double}, text {@link String}, bytes
+ * <p>Values: ints are {@link Long} (a {@link java.math.BigInteger} beyond 64 bits), floats {@link Double}, text {@link String}, bytes
  * {@code byte[]}, booleans {@link Boolean}, None {@link #NONE}, tuples unmodifiable {@link List}s,
  * lists {@link ArrayList}s, dicts (and {@code OrderedDict}) {@link LinkedHashMap}s.
  */
@@ -46,15 +46,32 @@ public final class StrictPickle {
         NUMPY(Set.of("numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
                 "numpy.ndarray", "numpy.dtype")),
         /** {@code data.pkl} of a {@code torch.save} zip: storages come in through BINPERSID. */
-        TORCH(Set.of("collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
-                "torch.FloatStorage", "torch.HalfStorage", "torch.BFloat16Storage", "torch.LongStorage",
-                "torch.IntStorage", "torch.ByteStorage", "torch.BoolStorage"));
+        TORCH(TORCH_GLOBALS),
+        /**
+         * The object pickle of a legacy (pre-1.6) {@code torch.save} stream: the same globals, and
+         * {@code _rebuild_tensor} of files from before PyTorch 0.4; the persistent id carries a
+         * sixth field, {@code view_metadata}.
+         */
+        TORCH_LEGACY(LEGACY_GLOBALS),
+        /** Plain data (ints, strings, bools, dicts, lists): the legacy stream's header pickles and storage key list. */
+        PLAIN(Set.of());
 
         final Set<String> globals;
 
         Flavor(Set<String> globals) {
             this.globals = globals;
         }
+    }
+
+    private static final Set<String> TORCH_GLOBALS = Set.of("collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
+            "torch._utils._rebuild_parameter", "torch.FloatStorage", "torch.HalfStorage", "torch.BFloat16Storage", "torch.LongStorage",
+            "torch.IntStorage", "torch.ByteStorage", "torch.BoolStorage");
+    private static final Set<String> LEGACY_GLOBALS = union(TORCH_GLOBALS, "torch._utils._rebuild_tensor");
+
+    private static Set<String> union(Set<String> names, String more) {
+        Set<String> all = new java.util.HashSet<>(names);
+        all.add(more);
+        return Set.copyOf(all);
     }
 
     /** An allow-listed global: a name only, interpreted by REDUCE below. */
@@ -105,6 +122,21 @@ public final class StrictPickle {
         return new StrictPickle(source, pickle, flavor).run();
     }
 
+    /** A pickle's value and the offset just past its STOP, where the next part of the file begins. */
+    public record Parsed(Object value, int end) {}
+
+    /**
+     * Interprets the pickle that starts at {@code offset} of {@code bytes}, for files that hold
+     * several one after another (torch's legacy layout); byte offsets in errors count from the
+     * start of {@code bytes}.
+     */
+    public static Parsed parse(String source, byte[] bytes, int offset, Flavor flavor) {
+        StrictPickle p = new StrictPickle(source, bytes, flavor);
+        p.pos = offset;
+        Object value = p.run();
+        return new Parsed(value, p.pos);
+    }
+
     /** Reads a file holding one pickled numpy array (Q16's {@code prompts.p}). */
     public static NumpyArray readNumpyArray(Path file) {
         byte[] bytes;
@@ -147,6 +179,9 @@ public final class StrictPickle {
                 case 0x8a -> push(long1());
                 case 'G' -> push(ByteBuffer.wrap(bytes(8)).order(ByteOrder.BIG_ENDIAN).getDouble());
                 case 'X' -> push(utf8(length(4)));
+                // Python 2's str, in legacy checkpoints saved from Python 2; torch.load decodes them as UTF-8
+                case 'T' -> push(utf8(length(4)));
+                case 'U' -> push(utf8(u8()));
                 case 0x8c -> push(utf8(u8()));
                 case 0x8d -> push(utf8(length(8)));
                 case 'B' -> push(bytes(length(4)));
@@ -228,11 +263,15 @@ public final class StrictPickle {
                 arity(g, args, 0);
                 return new LinkedHashMap<>();
             }
-            case "torch._utils._rebuild_tensor_v2" -> {
-                // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
-                if (args.size() != 6 && args.size() != 7) throw fail(g.qualifiedName() + " takes 6 or 7 arguments, got " + args.size());
+            case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor" -> {
+                // v2: (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata]);
+                // PyTorch < 0.4: (storage, storage_offset, size, stride)
+                boolean v2 = g.qualifiedName().endsWith("_v2");
+                if (v2 ? args.size() != 6 && args.size() != 7 : args.size() != 4) {
+                    throw fail(g.qualifiedName() + " takes " + (v2 ? "6 or 7" : "4") + " arguments, got " + args.size());
+                }
                 if (!(args.get(0) instanceof StorageRef storage)) throw fail("tensor storage is " + describe(args.get(0)));
-                if (!dict(args.get(5)).isEmpty()) throw fail("tensor has backward hooks");
+                if (v2 && !dict(args.get(5)).isEmpty()) throw fail("tensor has backward hooks");
                 long[] shape = longs(args.get(2)), stride = longs(args.get(3));
                 if (shape.length != stride.length) throw fail("size and stride differ in length");
                 long offset = integer(args.get(1));
@@ -287,13 +326,19 @@ public final class StrictPickle {
         }
     }
 
-    /** torch.serialization's persistent id: ('storage', storage_type, key, location, numel). */
+    /**
+     * torch.serialization's persistent id: ('storage', storage_type, key, location, numel) in the
+     * zip layout; the legacy layout appends view_metadata, None unless the storage is a view of
+     * another (written only by torch before 1.0, and not read here).
+     */
     private Object persistentId(Object pid) {
-        if (flavor != Flavor.TORCH) throw fail("persistent ids appear only in torch checkpoints");
+        if (flavor != Flavor.TORCH && flavor != Flavor.TORCH_LEGACY) throw fail("persistent ids appear only in torch checkpoints");
         List<Object> t = tuple(pid);
-        if (t.size() != 5 || !"storage".equals(t.get(0)) || !(t.get(1) instanceof Global type)) {
-            throw fail("persistent id " + t + " is not ('storage', type, key, location, numel)");
+        boolean legacy = flavor == Flavor.TORCH_LEGACY;
+        if (t.size() != (legacy ? 6 : 5) || !"storage".equals(t.get(0)) || !(t.get(1) instanceof Global type)) {
+            throw fail("persistent id " + t + " is not ('storage', type, key, location, numel" + (legacy ? ", view_metadata)" : ")"));
         }
+        if (legacy && t.get(5) != NONE) throw fail("storage " + t.get(2) + " is a view of another storage (" + describe(t.get(5)) + "), which this reader does not support");
         DType dtype = switch (type.qualifiedName()) {
             case "torch.FloatStorage" -> DType.F32;
             case "torch.HalfStorage" -> DType.F16;
@@ -440,11 +485,19 @@ public final class StrictPickle {
         return new String(bytes(n), StandardCharsets.UTF_8);
     }
 
-    /** LONG1: a little-endian two's-complement int of n ≤ 8 bytes. */
-    private long long1() {
+    /**
+     * LONG1: a little-endian two's-complement int of n bytes; a {@link Long} up to 8 bytes, else
+     * a {@link java.math.BigInteger} (torch's legacy magic number has 10), which no size, stride
+     * or offset accepts.
+     */
+    private Object long1() {
         int n = u8();
-        if (n > 8) throw fail(n + "-byte integer does not fit in 64 bits");
         byte[] b = bytes(n);
+        if (n > 8) {
+            byte[] bigEndian = new byte[n];
+            for (int i = 0; i < n; i++) bigEndian[i] = b[n - 1 - i];
+            return new java.math.BigInteger(bigEndian);
+        }
         long v = 0;
         for (int i = n - 1; i >= 0; i--) v = (v << 8) | (b[i] & 0xff);
         if (n > 0 && n < 8 && b[n - 1] < 0) v -= 1L << (8 * n);

@@ -16,11 +16,14 @@ import org.evallearn.tensor.StrictPickle.StorageRef;
 import org.evallearn.tensor.StrictPickle.TensorRef;
 
 /**
- * A {@code torch.save} zip checkpoint read without running Python: {@code <prefix>/data.pkl}
+ * A {@code torch.save} checkpoint read without running Python. The zip layout ({@code PK\3\4};
+ * {@code torch/serialization.py} {@code _save}, PyTorch ≥ 1.6): {@code <prefix>/data.pkl}
  * through {@link StrictPickle} ({@link StrictPickle.Flavor#TORCH}), each storage from the raw
- * little-endian entry {@code <prefix>/data/<key>}. Layout as written by
- * {@code torch/serialization.py} {@code _save} (PyTorch ≥ 1.6). Tensors come back on the CPU,
- * contiguous, whatever device they were saved from.
+ * little-endian entry {@code <prefix>/data/<key>}. The legacy layout (a file that starts as a
+ * pickle; {@code _legacy_save}, older PyTorch and many published {@code .pth} files): a stream
+ * of pickles and storages, {@link LegacyCheckpoint}. Both go through one materialisation, so a
+ * tensor view is checked and copied out the same way whichever layout held it. Tensors come back
+ * on the CPU, contiguous, whatever device they were saved from.
  */
 public final class TorchCheckpoint {
     private TorchCheckpoint() {}
@@ -62,6 +65,17 @@ public final class TorchCheckpoint {
         return out;
     }
 
+    /**
+     * Writes a state-dict checkpoint (either layout) as a safetensors file under the same keys,
+     * its file name in the header metadata ({@code converted_from}); atomically, as
+     * {@link SafeTensorsWriter} writes, so a crash never leaves a half-converted file.
+     */
+    public static void convertStateDict(Path checkpoint, Path safetensors) {
+        try (Scope s = Scope.open()) {
+            SafeTensorsWriter.write(safetensors, stateDict(checkpoint), Map.of("converted_from", checkpoint.getFileName().toString()));
+        }
+    }
+
     /** A checkpoint that is one tensor or {@code nn.Parameter} (Unsafe Diffusion's fine-tuned Q16 prompts). */
     public static Tensor tensor(Path file) {
         return read(file, (root, materialise) -> {
@@ -72,19 +86,28 @@ public final class TorchCheckpoint {
         });
     }
 
-    /**
-     * Writes {@code tensors} as {@code torch.save(state_dict)} would (zip layout, protocol-2
-     * pickle of an {@code OrderedDict} of {@code _rebuild_tensor_v2} calls, one storage per
-     * tensor), float32 and int64 only: the tiny stand-ins of checkpoints that exist only in this
-     * format, so the path that reads the real ones is the path the tests run. Not atomic: write
-     * to a file of your own and move it.
-     */
+    /** The two layouts {@code torch.save} has written: a zip (PyTorch ≥ 1.6) and the legacy pickle stream. */
+    public enum Layout { ZIP, LEGACY }
+
+    /** {@link #writeStateDict(Path, Map, Layout)} in the zip layout. */
     public static void writeStateDict(Path file, Map<String, Tensor> tensors) {
-        String archive = "archive/";
+        writeStateDict(file, tensors, Layout.ZIP);
+    }
+
+    /**
+     * Writes {@code tensors} as {@code torch.save(state_dict)} would (protocol-2 pickle of an
+     * {@code OrderedDict} of {@code _rebuild_tensor_v2} calls, one storage per tensor; with
+     * {@link Layout#LEGACY} as {@code _use_new_zipfile_serialization=False} frames it), float32
+     * and int64 only: the tiny stand-ins of checkpoints that exist only in this format, so the
+     * path that reads the real ones is the path the tests run. Not atomic: write to a file of your
+     * own and move it.
+     */
+    public static void writeStateDict(Path file, Map<String, Tensor> tensors, Layout layout) {
         java.io.ByteArrayOutputStream pkl = new java.io.ByteArrayOutputStream();
         PickleWriter w = new PickleWriter(pkl);
         w.op(0x80, 2).global("collections", "OrderedDict").op(')', 'R', '(');
         List<byte[]> storages = new ArrayList<>();
+        List<Long> counts = new ArrayList<>();
         try (Scope s = Scope.open()) {
             for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
                 Tensor t = e.getValue().detach().cpu().contiguous();
@@ -96,7 +119,9 @@ public final class TorchCheckpoint {
                 byte[] data = new byte[(int) t.nbytes()];
                 new org.bytedeco.javacpp.BytePointer(t.data_ptr()).capacity(data.length).get(data);
                 w.unicode(e.getKey()).global("torch._utils", "_rebuild_tensor_v2").op('(', '(').unicode("storage").global("torch", storageClass)
-                        .unicode(Integer.toString(storages.size())).unicode("cpu").integer(t.numel()).op('t', 'Q').integer(0);
+                        .unicode(Integer.toString(storages.size())).unicode("cpu").integer(t.numel());
+                if (layout == Layout.LEGACY) w.op('N'); // view_metadata: not a view
+                w.op('t', 'Q').integer(0);
                 long[] shape = t.shape();
                 w.op('(');
                 for (long d : shape) w.integer(d);
@@ -110,20 +135,56 @@ public final class TorchCheckpoint {
                 for (long d : strides) w.integer(d);
                 w.op('t', 0x89).global("collections", "OrderedDict").op(')', 'R', 't', 'R');
                 storages.add(data);
+                counts.add(t.numel());
             }
         }
         w.op('u', '.');
+        try {
+            if (layout == Layout.ZIP) writeZip(file, pkl.toByteArray(), storages);
+            else writeLegacy(file, pkl.toByteArray(), storages, counts);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void writeZip(Path file, byte[] pkl, List<byte[]> storages) throws IOException {
+        String archive = "archive/";
         try (java.util.zip.ZipOutputStream zip = new java.util.zip.ZipOutputStream(java.nio.file.Files.newOutputStream(file))) {
             zip.putNextEntry(new ZipEntry(archive + "data.pkl"));
-            zip.write(pkl.toByteArray());
+            zip.write(pkl);
             for (int i = 0; i < storages.size(); i++) {
                 zip.putNextEntry(new ZipEntry(archive + "data/" + i));
                 zip.write(storages.get(i));
             }
             zip.putNextEntry(new ZipEntry(archive + "version"));
             zip.write("3\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Magic number, protocol version, sys_info, the object, the key list, then each storage as its count and bytes. */
+    private static void writeLegacy(Path file, byte[] pkl, List<byte[]> storages, List<Long> counts) throws IOException {
+        java.io.ByteArrayOutputStream header = new java.io.ByteArrayOutputStream();
+        PickleWriter h = new PickleWriter(header);
+        byte[] magic = LegacyCheckpoint.MAGIC.toByteArray(); // big-endian, 10 bytes
+        h.op(0x80, 2, 0x8a, magic.length);
+        for (int i = magic.length - 1; i >= 0; i--) h.op(magic[i] & 0xff);
+        h.op('.').op(0x80, 2).integer(LegacyCheckpoint.PROTOCOL_VERSION).op('.');
+        // type_sizes as torch writes them: struct.Struct('=h'/'=i'/'=l').size, standard sizes
+        h.op(0x80, 2, '}', '(').unicode("protocol_version").integer(LegacyCheckpoint.PROTOCOL_VERSION).unicode("little_endian").op(0x88)
+                .unicode("type_sizes").op('}', '(').unicode("short").integer(2).unicode("int").integer(4).unicode("long").integer(4)
+                .op('u', 'u', '.');
+        java.io.ByteArrayOutputStream keys = new java.io.ByteArrayOutputStream();
+        PickleWriter k = new PickleWriter(keys).op(0x80, 2, ']', '(');
+        for (int i = 0; i < storages.size(); i++) k.unicode(Integer.toString(i));
+        k.op('e', '.');
+        try (java.io.OutputStream out = new java.io.BufferedOutputStream(java.nio.file.Files.newOutputStream(file))) {
+            out.write(header.toByteArray());
+            out.write(pkl);
+            out.write(keys.toByteArray());
+            for (int i = 0; i < storages.size(); i++) {
+                out.write(java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(counts.get(i)).array());
+                out.write(storages.get(i));
+            }
         }
     }
 
@@ -162,18 +223,51 @@ public final class TorchCheckpoint {
         T read(Object root, java.util.function.Function<TensorRef, Tensor> materialise);
     }
 
+    /** Where a layout keeps a storage's raw little-endian bytes, and what errors call it. */
+    private interface Storages {
+        byte[] bytes(StorageRef storage);
+
+        String name(StorageRef storage);
+    }
+
     private static <T> T read(Path file, Reader<T> reader) {
         Natives.load();
+        if (LegacyCheckpoint.isLegacy(file)) {
+            LegacyCheckpoint legacy = LegacyCheckpoint.read(file);
+            return materialiseAll(file, legacy.root(), reader, new Storages() {
+                public byte[] bytes(StorageRef st) {
+                    return legacy.storage(st.key());
+                }
+
+                public String name(StorageRef st) {
+                    return "legacy storage " + st.key();
+                }
+            });
+        }
         try (ZipFile zip = new ZipFile(file.toFile())) {
             String prefix = archivePrefix(file, zip);
             Object root = StrictPickle.parse(file + "!" + prefix + "data.pkl", readEntry(file, zip, prefix + "data.pkl"),
                     StrictPickle.Flavor.TORCH);
-            Map<String, Tensor> storages = new HashMap<>();
-            try (Scope s = Scope.open()) {
-                return reader.read(root, ref -> s.handUp(materialise(file, zip, prefix, ref, storages)));
-            }
+            return materialiseAll(file, root, reader, new Storages() {
+                public byte[] bytes(StorageRef st) {
+                    return readEntry(file, zip, name(st));
+                }
+
+                public String name(StorageRef st) {
+                    return prefix + "data/" + st.key();
+                }
+            });
         } catch (IOException e) {
-            throw new PickleException(file + ": not a readable torch zip checkpoint (" + e.getMessage() + ")", e);
+            throw new PickleException(file + ": not a readable torch zip checkpoint (" + e.getMessage() + "), nor a legacy torch.save"
+                    + " stream (which starts with a pickle's PROTO opcode, byte 0x80)", e);
+        }
+    }
+
+    /** Both layouts' tensors come out here: one storage tensor per key, each view checked against it and copied out. */
+    private static <T> T materialiseAll(Path file, Object root, Reader<T> reader, Storages source) {
+        Map<String, Tensor> storages = new HashMap<>();
+        try (Scope s = Scope.open()) {
+            return reader.read(root, ref -> s.handUp(materialise(file, ref, storages, source)));
         }
     }
 
@@ -190,12 +284,12 @@ public final class TorchCheckpoint {
         return pickles.get(0).substring(0, pickles.get(0).length() - "data.pkl".length());
     }
 
-    private static Tensor materialise(Path file, ZipFile zip, String prefix, TensorRef ref, Map<String, Tensor> storages) {
+    private static Tensor materialise(Path file, TensorRef ref, Map<String, Tensor> storages, Storages source) {
         StorageRef st = ref.storage();
-        String entry = prefix + "data/" + st.key();
+        String entry = source.name(st);
         Tensor storage = storages.get(entry);
         if (storage == null) {
-            byte[] bytes = readEntry(file, zip, entry);
+            byte[] bytes = source.bytes(st);
             // multiplyExact: a numel of 2^62 float32s wraps to 0 bytes, which an empty entry would match.
             long expected;
             try {

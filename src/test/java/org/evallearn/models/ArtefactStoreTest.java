@@ -178,6 +178,36 @@ class ArtefactStoreTest {
         assertTrue(ranges.isEmpty(), "nothing is downloaded");
     }
 
+    /** org/model with no full sha256, only the leading hex digits {@code prefix}, as torch.hub file names carry them. */
+    private ArtefactStore prefixed(String prefix) {
+        Properties props = new Properties();
+        props.setProperty("evallearn.home", home.toString());
+        props.setProperty("evallearn.hf.endpoint", "http://127.0.0.1:" + server.getAddress().getPort());
+        Artefact model = new Artefact("org/model", Kind.INCEPTION, "test model", "abc", List.of(), Optional.empty(),
+                List.of(new ArtefactFile("weights.bin", hfUrl("/org/model/resolve/abc/weights.bin"), Optional.empty(), OptionalLong.empty(),
+                        Optional.empty(), Optional.of(prefix))));
+        return new ArtefactStore(new Manifest(List.of(model)), StoreSettings.from(Map.of(), props), log::add);
+    }
+
+    @Test
+    void aSha256PrefixIsCheckedOnPullAndImport() throws IOException {
+        Path target = home.resolve("models/org/model/weights.bin");
+        StoreException wrong = assertThrows(StoreException.class, () -> prefixed("0cc3c7bd").pull("org/model", Optional.empty()));
+        assertTrue(wrong.getMessage().contains("sha256 " + SHA256 + " does not start with 0cc3c7bd"), wrong.getMessage());
+        assertFalse(Files.exists(target) || Files.exists(target.resolveSibling("weights.bin.part")), "a mismatch is deleted");
+
+        Path copy = home.resolve("elsewhere/weights.bin");
+        Files.createDirectories(copy.getParent());
+        Files.write(copy, BODY);
+        StoreException imported = assertThrows(StoreException.class, () -> prefixed("0cc3c7bd").importFile("org/model", copy));
+        assertTrue(imported.getMessage().contains("has one that starts with 0cc3c7bd"), imported.getMessage());
+        assertFalse(Files.exists(target));
+
+        assertEquals(home.resolve("models/org/model"), prefixed(SHA256.substring(0, 8)).pull("org/model", Optional.empty()));
+        assertEquals(SHA256, Downloader.sha256(target));
+        assertTrue(log.stream().anyMatch(l -> l.contains("sha256 " + SHA256 + " (prefix " + SHA256.substring(0, 8) + " verified")), String.join("\n", log));
+    }
+
     @Test
     void notFoundNamesTheUrl() {
         StoreException e = assertThrows(StoreException.class, () -> store(Optional.empty(), Map.of()).pull("org/missing", Optional.empty()));
@@ -235,7 +265,7 @@ class ArtefactStoreTest {
         Manifest manifest = Manifest.builtin();
         for (String id : List.of("CompVis/stable-diffusion-v1-4", "runwayml/stable-diffusion-v1-5", "openai/clip-vit-large-patch14",
                 "openai/clip-vit-base-patch16", "openai/clip-vit-base-patch32", "openai/clip-vit-large-patch14-336", "nudenet-320n", "nudenet-640m", "q16-prompts",
-                "CompVis/stable-diffusion-safety-checker", "i2p", "tifa")) {
+                "CompVis/stable-diffusion-safety-checker", "i2p", "tifa", "inception-v3")) {
             assertTrue(manifest.find(id).isPresent(), id);
         }
         Artefact sd = manifest.get("CompVis/stable-diffusion-v1-4");
@@ -248,6 +278,8 @@ class ArtefactStoreTest {
                 assertTrue(url.startsWith("https://"), url);
                 if (url.startsWith("https://huggingface.co/")) assertTrue(url.contains("/resolve/" + a.revision() + "/" + f.path()), url);
                 f.sha256().ifPresent(s -> assertTrue(s.matches("[0-9a-f]{64}"), s));
+                // A hash prefix only stands in for an unknown sha256, and only where the file name carries it (torch.hub's convention).
+                f.sha256Prefix().ifPresent(p -> assertTrue(f.sha256().isEmpty() && f.path().contains(p), a.id() + " " + p));
             }
             if (a.revision().equals("main")) assertTrue(a.note().orElse("").contains("revision unpinned"), a.id());
         }

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 
 class StrictPickleTest {
     /** Builds pickle bytes opcode by opcode, as pickletools would list them. */
-    private static final class Bytes {
+    static final class Bytes {
         final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
         Bytes op(int... bytes) {
