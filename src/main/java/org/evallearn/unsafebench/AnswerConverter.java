@@ -4,9 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
-import org.bytedeco.pytorch.Tensor;
 import org.evallearn.config.ModelRef;
 import org.evallearn.models.StoreException;
 import org.evallearn.run.Artefacts;
@@ -15,8 +13,6 @@ import org.evallearn.tensor.ModelLoadException;
 import org.evallearn.tensor.PickleException;
 import org.evallearn.tensor.Placement;
 import org.evallearn.tensor.SafeTensorsException;
-import org.evallearn.tensor.SafeTensorsWriter;
-import org.evallearn.tensor.Scope;
 import org.evallearn.tensor.TorchCheckpoint;
 import org.evallearn.textcls.RobertaConfig;
 import org.evallearn.textcls.RobertaLinearClassifier;
@@ -70,10 +66,7 @@ public final class AnswerConverter implements AutoCloseable {
             if (!Files.isRegularFile(checkpoint)) {
                 throw new ModelLoadException(dir + ": neither model.safetensors nor " + TinyTextClassifiers.CONVERTER_CHECKPOINT + " (the converter's weights)");
             }
-            try (Scope s = Scope.open()) {
-                Map<String, Tensor> stateDict = TorchCheckpoint.stateDict(checkpoint);
-                SafeTensorsWriter.write(weights, stateDict, Map.of("converted_from", TinyTextClassifiers.CONVERTER_CHECKPOINT));
-            }
+            TorchCheckpoint.convertStateDict(checkpoint, weights);
         }
         RobertaLinearClassifier classifier = RobertaLinearClassifier.load(dir, config, placement);
         try {
