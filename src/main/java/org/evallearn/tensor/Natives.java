@@ -91,6 +91,10 @@ public final class Natives {
                 // milliseconds for a thread to be scheduled (tiny UNet step: 740 ms vs 30 ms on 2 cores).
                 org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
             }
+            // NNPACK serves CPU convolutions only where it initialises (some x86 CPUs, not AMD EPYC here);
+            // elsewhere libtorch warns on every convolution (324 lines in the quickstart). Off everywhere,
+            // CPUs also stop differing in which convolution kernel they run.
+            org.bytedeco.pytorch.global.torch.globalContext().setUserEnabledNNPACK(false);
             status = loaded;
             return loaded;
         }

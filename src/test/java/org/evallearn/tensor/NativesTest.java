@@ -65,6 +65,12 @@ class NativesTest {
     }
 
     @Test
+    void nnpackIsOffSoNoCpuWarnsPerConvolutionAndAllRunTheSameKernels() {
+        Natives.load();
+        assertEquals(false, org.bytedeco.pytorch.global.torch.globalContext().userEnabledNNPACK());
+    }
+
+    @Test
     void aGpuFolderWithoutTheServersCudaLibrariesNamesEachAndWhatProvidesIt() {
         Path cuda = tmp.resolve("cuda/linux-x86_64"), system = tmp.resolve("usr/lib");
         Path torch = gpuTorch(cuda);
