@@ -302,20 +302,13 @@ class BenchmarkTest {
         JsonNode complete = report(out);
         Path attackLog = whole.runFolder().resolve(Robust.LOG);
         byte[] attacked = Files.readAllBytes(attackLog);
-        List<String> lines = Files.readAllLines(attackLog);
-        int batches = lines.size();
+        int batches = Files.readAllLines(attackLog).size();
         assertTrue(batches >= 4, "needs several attacked batches: " + batches);
 
         // As a kill in GN's second batch leaves it: its first batch whole, half a line of the next. Mid-attack, so the
         // generator must continue from the recorded state (each record holds the state after it, which the log comparison checks).
         int kept = 1;
-        Files.writeString(attackLog, String.join("\n", lines.subList(0, kept)) + "\n" + lines.get(kept).substring(0, lines.get(kept).length() / 2));
-        ObjectNode runJson = (ObjectNode) JSON.readTree(whole.runFolder().resolve("run.json").toFile());
-        runJson.put("complete", false);
-        Files.writeString(whole.runFolder().resolve("run.json"), runJson.toString());
-        for (String f : List.of(BenchReport.JSON, BenchReport.MARKDOWN, BenchReport.CSV, BenchReport.HTML, Benchmark.PREDICTIONS)) {
-            Files.delete(out.resolve(f));
-        }
+        asAKillLeavesIt(whole.runFolder(), out, Robust.LOG, kept);
 
         List<String> log = new ArrayList<>();
         run(config, true, log);
@@ -326,6 +319,22 @@ class BenchmarkTest {
         expected.remove("session");
         again.remove("session");
         assertEquals(expected, again);
+    }
+
+    /**
+     * A finished run turned into what a kill leaves: the run folder's {@code log} cut after {@code keptLines} whole lines and
+     * half of the next, run.json not complete, and no report files.
+     */
+    private static void asAKillLeavesIt(Path runFolder, Path out, String log, int keptLines) throws IOException {
+        List<String> lines = Files.readAllLines(runFolder.resolve(log));
+        Files.writeString(runFolder.resolve(log), String.join("\n", lines.subList(0, keptLines)) + "\n"
+                + lines.get(keptLines).substring(0, lines.get(keptLines).length() / 2));
+        ObjectNode runJson = (ObjectNode) JSON.readTree(runFolder.resolve("run.json").toFile());
+        runJson.put("complete", false);
+        Files.writeString(runFolder.resolve("run.json"), runJson.toString());
+        for (String f : List.of(BenchReport.JSON, BenchReport.MARKDOWN, BenchReport.CSV, BenchReport.HTML, Benchmark.PREDICTIONS)) {
+            Files.delete(out.resolve(f));
+        }
     }
 
     @Test
@@ -341,15 +350,7 @@ class BenchmarkTest {
 
         // As a kill after the second batch leaves it: two whole batches (2 images × 3 classifiers each), half a line of the third,
         // run.json not complete and no reports.
-        List<String> lines = Files.readAllLines(whole.runFolder().resolve(Benchmark.PREDICTIONS));
-        String partial = String.join("\n", lines.subList(0, 12)) + "\n" + lines.get(12).substring(0, lines.get(12).length() / 2);
-        Files.writeString(whole.runFolder().resolve(Benchmark.PREDICTIONS), partial);
-        ObjectNode runJson = (ObjectNode) JSON.readTree(whole.runFolder().resolve("run.json").toFile());
-        runJson.put("complete", false);
-        Files.writeString(whole.runFolder().resolve("run.json"), runJson.toString());
-        for (String f : List.of(BenchReport.JSON, BenchReport.MARKDOWN, BenchReport.CSV, BenchReport.HTML, Benchmark.PREDICTIONS)) {
-            Files.delete(out.resolve(f));
-        }
+        asAKillLeavesIt(whole.runFolder(), out, Benchmark.PREDICTIONS, 12);
 
         List<String> log = new ArrayList<>();
         Benchmark.Outcome resumed = run(config, true, log);
