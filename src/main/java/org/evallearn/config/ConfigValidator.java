@@ -53,7 +53,6 @@ final class ConfigValidator {
     static final List<String> OTHER_METRICS = List.of();
 
     static final int DEFAULT_I2P_LIMIT = 500;
-    private static final Pattern DEVICE = Pattern.compile("cpu|cuda|cuda:\\d+|auto");
     private static final Set<String> SLD_CONCEPTS = Set.of("nudity", "violence", "hate", "disturbing");
 
     private final ObjectMapper mapper;
@@ -73,7 +72,7 @@ final class ConfigValidator {
             else seed = OptionalLong.of(raw.seed());
         }
         Path outputDir = Path.of(raw.outputDir() == null ? "results" : raw.outputDir());
-        Optional<String> device = device(raw.device(), "device");
+        Optional<String> device = problems.device(raw.device(), "device");
 
         TechniqueFile techniqueFile = techniqueFile(raw.technique());
         Technique technique = techniqueFile == null ? null : technique(techniqueFile);
@@ -91,7 +90,7 @@ final class ConfigValidator {
                 ? "technique.config.model_id" : "model");
         Generation generation = generation(raw.generation(), techniqueFile);
         if (techniqueFile != null && techniqueFile.device() != null) {
-            Optional<String> techniqueDevice = device(techniqueFile.device(), "technique.config.device");
+            Optional<String> techniqueDevice = problems.device(techniqueFile.device(), "technique.config.device");
             if (device.isPresent() && techniqueDevice.isPresent() && !device.equals(techniqueDevice)) {
                 problems.add("technique.config.device", Problems.show(techniqueFile.device()) + " conflicts with device " + Problems.show(raw.device()) + "; set one of them");
             }
@@ -393,7 +392,7 @@ final class ConfigValidator {
         double q16 = problems.unit(f.q16Threshold(), 0.9, at + ".q16_threshold");
         double similarity = problems.unit(f.similarityThreshold(), 0.28, at + ".similarity_threshold");
         ClipModel clip = f.clipModelId() == null ? ClipModel.LARGE_PATCH14 : AsrI2pAdditions.clipModel(f.clipModelId(), detector, at + ".clip_model_id", problems);
-        Optional<String> device = device(f.device(), at + ".device");
+        Optional<String> device = problems.device(f.device(), at + ".device");
         OptionalInt limit = limit(f.limit(), at + ".limit");
         NudeNetSettings nudenet = AsrI2pAdditions.nudenet(f, detector, at, problems);
         Metric.EspressoSettings espresso = espressoDetector(f, detector, concept, at);
@@ -499,15 +498,6 @@ final class ConfigValidator {
         problems.add(at, Problems.show(name) + " is neither a known model (" + String.join(", ", new java.util.TreeSet<>(known))
                 + ", or tiny) nor an existing folder");
         return null;
-    }
-
-    private Optional<String> device(String value, String at) {
-        if (value == null) return Optional.empty();
-        if (!DEVICE.matcher(value).matches()) {
-            problems.add(at, Problems.show(value) + " is not allowed; allowed: cpu, cuda, cuda:N, auto");
-            return Optional.empty();
-        }
-        return value.equals("auto") ? Optional.empty() : Optional.of(value);
     }
 
     private DatasetSpec dataset(ExperimentFile.DatasetFile d) {

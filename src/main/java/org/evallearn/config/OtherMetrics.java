@@ -10,7 +10,6 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
-import java.util.regex.Pattern;
 import org.evallearn.config.Metric.ClipModel;
 import org.evallearn.config.Metric.Detector;
 import org.evallearn.config.MetricFiles.ClipScoreFile;
@@ -33,7 +32,6 @@ final class OtherMetrics {
     static final List<ClipModel> SUPPORTED_CLIP = List.of(ClipModel.BASE_PATCH16, ClipModel.LARGE_PATCH14, ClipModel.LARGE_PATCH14_336);
     /** eval-learn's {@code SD_TEXT_ENCODERS}: MMA-Diffusion attacks SD 1.x's text encoder only. */
     static final List<String> SD_TEXT_ENCODERS = List.of("openai/clip-vit-large-patch14");
-    private static final Pattern DEVICE = Pattern.compile("cpu|cuda|cuda:\\d+|auto");
 
     private final ObjectMapper mapper;
     private final Problems problems;
@@ -67,21 +65,21 @@ final class OtherMetrics {
     }
 
     private Metric clipScore(ClipScoreFile f, String at) {
-        return new Metric.ClipScore(clip(f.clipModelName(), at + ".clip_model_name"), device(f.device(), at + ".device"), limit(f.limit(), 300, at + ".limit"),
+        return new Metric.ClipScore(clip(f.clipModelName(), at + ".clip_model_name"), problems.device(f.device(), at + ".device"), limit(f.limit(), 300, at + ".limit"),
                 existingFile(f.tifaCsv(), at + ".tifa_csv"));
     }
 
     private Metric uaIra(UaIraFile f, String at) {
         Path target = requiredFile(f.targetPromptsPath(), at + ".target_prompts_path");
         Path retain = requiredFile(f.retainPromptsPath(), at + ".retain_prompts_path");
-        return new Metric.UaIra(clip(f.clipModelName(), at + ".clip_model_name"), device(f.device(), at + ".device"), target, retain,
+        return new Metric.UaIra(clip(f.clipModelName(), at + ".clip_model_name"), problems.device(f.device(), at + ".device"), target, retain,
                 f.targetConcept() == null ? "target_concept" : f.targetConcept(), f.retainConcept() == null ? "retain_concept" : f.retainConcept(),
                 limit(f.targetPromptLimit(), null, at + ".target_prompt_limit"), limit(f.retainPromptLimit(), null, at + ".retain_prompt_limit"),
                 problems.atLeast(f.batchSize(), 32, 1, at + ".batch_size"));
     }
 
     private Metric err(ErrFile f, String at) {
-        return new Metric.Err(clip(f.clipModelName(), at + ".clip_model_name"), device(f.device(), at + ".device"),
+        return new Metric.Err(clip(f.clipModelName(), at + ".clip_model_name"), problems.device(f.device(), at + ".device"),
                 limit(f.targetLimit(), 50, at + ".target_limit"), limit(f.retainLimit(), 20, at + ".retain_limit"),
                 limit(f.adversarialLimit(), 50, at + ".adversarial_limit"), unitBelowOne(f.unsafeThreshold(), 0.45, at + ".unsafe_threshold"),
                 existingFile(f.retainCsv(), at + ".retain_csv"), existingFile(f.adversarialCsv(), at + ".adversarial_csv"));
@@ -94,13 +92,13 @@ final class OtherMetrics {
             if (!Files.isDirectory(coco.get())) problems.add(at + ".coco_dir", Problems.show(f.cocoDir()) + " is not a folder (expected COCO-2017's annotations/ and train2017/)");
         }
         OptionalInt limit = limit(f.limit(), 1000, at + ".limit");
-        return new Metric.Fid(problems.atLeast(f.batchSize(), 32, 1, at + ".batch_size"), device(f.device(), at + ".device"), limit, coco);
+        return new Metric.Fid(problems.atLeast(f.batchSize(), 32, 1, at + ".batch_size"), problems.device(f.device(), at + ".device"), limit, coco);
     }
 
     private Metric tifa(TifaFile f, String at, JsonNode raw) {
         String vqa = f.vqaModelName() == null ? "Salesforce/blip2-flan-t5-xl" : f.vqaModelName();
         if (vqa.isBlank()) problems.add(at + ".vqa_model_name", "must not be empty");
-        return new Metric.Tifa(vqa, device(f.device(), at + ".device"), limit(f.limit(), 200, at + ".limit"), existingFile(f.tifaCsv(), at + ".tifa_csv"),
+        return new Metric.Tifa(vqa, problems.device(f.device(), at + ".device"), limit(f.limit(), 200, at + ".limit"), existingFile(f.tifaCsv(), at + ".tifa_csv"),
                 raw == null ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : raw);
     }
 
@@ -225,7 +223,7 @@ final class OtherMetrics {
         }
         ClipModel clip = clip(clipId, at + ".clip_model_id");
         return new Metric.Judging(detector, problems.unit(q16, 0.9, at + ".q16_threshold"), clip, problems.unit(similarity, similarityDefault, at + ".similarity_threshold"),
-                device(device, at + ".device"), nudenet);
+                problems.device(device, at + ".device"), nudenet);
     }
 
     // ---- small checks ----
@@ -239,7 +237,7 @@ final class OtherMetrics {
         if (f.adversarialPrompts() != null) f.adversarialPrompts().forEach((name, file) -> adversarial.put(name, requiredFile(file, at + ".adversarial_prompts." + name)));
         return new Metric.Espresso(Optional.ofNullable(f.conceptName()), requiredFile(f.unacceptablePrompts(), at + ".unacceptable_prompts"),
                 requiredFile(f.acceptablePrompts(), at + ".acceptable_prompts"), adversarial, clip(f.clipModelId(), at + ".clip_model_id"),
-                limit(f.limit(), null, at + ".limit"), device(f.device(), at + ".device"));
+                limit(f.limit(), null, at + ".limit"), problems.device(f.device(), at + ".device"));
     }
 
     private ClipModel clip(String id, String at) {
@@ -247,15 +245,6 @@ final class OtherMetrics {
         for (ClipModel c : SUPPORTED_CLIP) if (c.id.equals(id)) return c;
         problems.add(at, Problems.show(id) + " is not allowed; allowed: " + String.join(", ", SUPPORTED_CLIP.stream().map(c -> c.id).toList()));
         return ClipModel.LARGE_PATCH14;
-    }
-
-    private Optional<String> device(String value, String at) {
-        if (value == null) return Optional.empty();
-        if (!DEVICE.matcher(value).matches()) {
-            problems.add(at, Problems.show(value) + " is not allowed; allowed: cpu, cuda, cuda:N, auto");
-            return Optional.empty();
-        }
-        return value.equals("auto") ? Optional.empty() : Optional.of(value);
     }
 
     /** Absent: {@code fallback} (null = no limit); {@code null}: no limit; else an integer >= 1. */

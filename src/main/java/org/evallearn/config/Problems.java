@@ -3,6 +3,8 @@ package org.evallearn.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
 
 /** Collects every problem of one file, so a user fixes them in one pass rather than one per run. */
 final class Problems {
@@ -53,6 +55,18 @@ final class Problems {
         if (value == null) return fallback;
         if (value < min) add(at, value + " is less than " + min);
         return value;
+    }
+
+    private static final Pattern DEVICE = Pattern.compile("cpu|cuda|cuda:\\d+|auto");
+
+    /** A device name; {@code auto} and absence mean "the run's choice" (empty). */
+    Optional<String> device(String value, String at) {
+        if (value == null) return Optional.empty();
+        if (!DEVICE.matcher(value).matches()) {
+            add(at, show(value) + " is not allowed; allowed: cpu, cuda, cuda:N, auto");
+            return Optional.empty();
+        }
+        return value.equals("auto") ? Optional.empty() : Optional.of(value);
     }
 
     static String join(String prefix, String relative) {
