@@ -480,12 +480,7 @@ public final class RedteamRun {
         m.put("writer", config.writer().map(a -> a.endpoint().model()).orElse("none"));
         m.put("guide", config.writer().isPresent() ? config.guide().map(a -> a.endpoint().model()).orElse(null) : null);
         m.put("llama_guard", config.llamaGuard().map(a -> a.endpoint().model()).orElse(null));
-        m.put("categories", config.categories());
-        m.put("seeds", config.seeds());
-        m.put("seed_prompt", config.seedPrompt());
-        m.put("rounds", config.rounds());
-        m.put("stop_after_successes", config.stopAfterSuccesses().isPresent() ? config.stopAfterSuccesses().getAsInt() : null);
-        m.put("images_per_prompt", config.imagesPerPrompt());
+        m.putAll(attackPlan());
         Map<String, Object> gen = new LinkedHashMap<>();
         gen.put("steps", g.steps());
         gen.put("guidance_scale", g.guidanceScale());
@@ -501,6 +496,18 @@ public final class RedteamRun {
         if (config.writer().isPresent()) config.guide().ifPresent(a -> sampling.put("guide", agentLog(a)));
         config.llamaGuard().ifPresent(a -> sampling.put("llama_guard", agentLog(a)));
         m.put("sampling", sampling);
+        return m;
+    }
+
+    /** The attacks asked for, in the order the report and the resume identity list them. */
+    private Map<String, Object> attackPlan() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("categories", config.categories());
+        m.put("seeds", config.seeds());
+        m.put("seed_prompt", config.seedPrompt());
+        m.put("rounds", config.rounds());
+        m.put("stop_after_successes", config.stopAfterSuccesses().isPresent() ? config.stopAfterSuccesses().getAsInt() : null);
+        m.put("images_per_prompt", config.imagesPerPrompt());
         return m;
     }
 
@@ -528,12 +535,7 @@ public final class RedteamRun {
         Generation g = config.run().generation();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("model", modelName(config.run().model()));
-        m.put("categories", config.categories());
-        m.put("seeds", config.seeds());
-        m.put("seed_prompt", config.seedPrompt());
-        m.put("rounds", config.rounds());
-        m.put("stop_after_successes", config.stopAfterSuccesses().isPresent() ? config.stopAfterSuccesses().getAsInt() : null);
-        m.put("images_per_prompt", config.imagesPerPrompt());
+        m.putAll(attackPlan());
         m.put("steps", g.steps());
         m.put("guidance_scale", g.guidanceScale());
         m.put("scheduler", g.scheduler().map(k -> k.userName).orElse(null));
