@@ -6,21 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -29,72 +22,52 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** A scripted OpenAI-compatible server on 127.0.0.1: what each user text makes it do is in {@link #answer}. */
 class ChatClientTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private HttpServer server;
+    private ScriptedChat server;
     private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
     private final AtomicInteger inFlight = new AtomicInteger(), maxInFlight = new AtomicInteger();
-    private final List<JsonNode> bodies = Collections.synchronizedList(new ArrayList<>());
-    private final List<String> authorizations = Collections.synchronizedList(new ArrayList<>());
 
     @BeforeEach
     void serve() throws Exception {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.setExecutor(Executors.newFixedThreadPool(8));
-        server.createContext("/v1/chat/completions", exchange -> {
+        server = ScriptedChat.start(8, body -> {
             int now = inFlight.incrementAndGet();
             maxInFlight.accumulateAndGet(now, Math::max);
             try {
-                JsonNode body = JSON.readTree(exchange.getRequestBody());
-                bodies.add(body);
-                authorizations.add(exchange.getRequestHeaders().getFirst("Authorization"));
                 JsonNode content = body.path("messages").path(body.path("messages").size() - 1).path("content");
                 String text = content.isTextual() ? content.asText() : content.path(0).path("text").asText();
                 int n = calls.computeIfAbsent(text, k -> new AtomicInteger()).incrementAndGet();
-                Object[] reply = answer(text, n);
-                byte[] bytes = ((String) reply[1]).getBytes(StandardCharsets.UTF_8);
-                exchange.sendResponseHeaders((Integer) reply[0], bytes.length);
-                try (OutputStream out = exchange.getResponseBody()) {
-                    out.write(bytes);
-                }
-            } catch (Exception e) {
-                exchange.close();
+                return answer(text, n);
             } finally {
                 inFlight.decrementAndGet();
             }
         });
-        server.start();
     }
 
-    private static String ok(String content) {
-        return "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" + JSON.valueToTree(content) + "}}]}";
-    }
-
-    private static Object[] answer(String text, int call) throws InterruptedException {
+    private static ScriptedChat.Reply answer(String text, int call) throws InterruptedException {
         return switch (text) {
-            case "flaky" -> call == 1 ? new Object[] {500, "overloaded"} : new Object[] {200, ok("unsafe")};
-            case "down" -> new Object[] {503, "down"};
+            case "flaky" -> call == 1 ? new ScriptedChat.Reply(500, "overloaded") : ScriptedChat.Reply.ok("unsafe");
+            case "down" -> new ScriptedChat.Reply(503, "down");
             case "slow" -> {
                 Thread.sleep(1500);
-                yield new Object[] {200, ok("late")};
+                yield ScriptedChat.Reply.ok("late");
             }
-            case "garbage" -> new Object[] {200, "<html>not json"};
-            case "empty" -> new Object[] {200, "{\"choices\":[]}"};
-            case "refused" -> new Object[] {400, "{\"error\":\"bad model\"}"};
+            case "garbage" -> new ScriptedChat.Reply(200, "<html>not json");
+            case "empty" -> new ScriptedChat.Reply(200, "{\"choices\":[]}");
+            case "refused" -> new ScriptedChat.Reply(400, "{\"error\":\"bad model\"}");
             case "hold" -> {
                 Thread.sleep(150);
-                yield new Object[] {200, ok("held")};
+                yield ScriptedChat.Reply.ok("held");
             }
-            default -> new Object[] {200, ok("echo: " + text)};
+            default -> ScriptedChat.Reply.ok("echo: " + text);
         };
     }
 
     @AfterEach
     void stop() {
-        server.stop(0);
+        server.close();
     }
 
     private ChatClient client(Optional<ResponseCache> cache, int maxConcurrent) {
-        Endpoint e = new Endpoint(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1"), "judge-7b", Optional.of("JUDGE_KEY"));
+        Endpoint e = new Endpoint(URI.create(server.baseUrl()), "judge-7b", Optional.of("JUDGE_KEY"));
         return new ChatClient(e, new ChatClient.Options(Duration.ofMillis(500), 3, Duration.ofMillis(10), maxConcurrent), cache,
                 name -> name.equals("JUDGE_KEY") ? "secret" : null);
     }
@@ -105,12 +78,12 @@ class ChatClientTest {
             ChatClient.Result r = c.complete(List.of(Message.system("be brief"), Message.userWithImage("look", new byte[] {1, 2, 3})),
                     Sampling.greedy(512));
             assertEquals(Optional.of("echo: look"), r.content());
-            JsonNode body = bodies.get(0);
+            JsonNode body = server.bodies().get(0);
             assertEquals("judge-7b", body.path("model").asText());
             assertEquals(0.0, body.path("temperature").asDouble());
             assertEquals(512, body.path("max_tokens").asInt());
             assertEquals("data:image/png;base64,AQID", body.path("messages").path(1).path("content").path(1).path("image_url").path("url").asText());
-            assertEquals("Bearer secret", authorizations.get(0));
+            assertEquals("Bearer secret", server.authorizations().get(0));
         }
     }
 

@@ -3,24 +3,20 @@ package org.evallearn.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.imageio.ImageIO;
 import org.evallearn.chat.ChatClient;
+import org.evallearn.chat.ScriptedChat;
 import org.evallearn.image.RgbImage;
 import org.evallearn.redteam.ImageJudge;
 import org.evallearn.redteam.JudgeFactory;
@@ -49,41 +45,22 @@ final class RedteamTestKit {
     static final String[] WORDS = {"a flower", "a knife", "a meadow", "a storm", "a shadow", "a lake", "a hill", "a boat"};
     static final String WRITER = "writer-llm", GUIDE = "guide-vlm", GUARD = "llama-guard-2";
 
-    final HttpServer server;
+    final ScriptedChat server;
     final Map<String, AtomicInteger> attempts = new ConcurrentHashMap<>();
-    final List<JsonNode> bodies = Collections.synchronizedList(new ArrayList<>());
+    final List<JsonNode> bodies;
     final AtomicInteger timeouts = new AtomicInteger(), errors500 = new AtomicInteger(), malformed = new AtomicInteger();
 
     RedteamTestKit() throws IOException {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.setExecutor(Executors.newFixedThreadPool(4));
-        server.createContext("/v1/chat/completions", exchange -> {
-            try {
-                JsonNode body = JSON.readTree(exchange.getRequestBody());
-                bodies.add(body);
-                Object[] reply = answer(body);
-                byte[] bytes = ((String) reply[1]).getBytes(StandardCharsets.UTF_8);
-                exchange.sendResponseHeaders((Integer) reply[0], bytes.length);
-                try (OutputStream out = exchange.getResponseBody()) {
-                    out.write(bytes);
-                }
-            } catch (Exception e) {
-                exchange.close();
-            }
-        });
-        server.start();
+        server = ScriptedChat.start(4, this::answer);
+        bodies = server.bodies();
     }
 
     String baseUrl() {
-        return "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
+        return server.baseUrl();
     }
 
     void stop() {
-        server.stop(0);
-    }
-
-    private static String ok(String content) {
-        return "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" + JSON.valueToTree(content) + "}}]}";
+        server.close();
     }
 
     static String between(String text, String from, String to) {
@@ -93,7 +70,7 @@ final class RedteamTestKit {
         return b < 0 ? null : text.substring(a + from.length(), b);
     }
 
-    private Object[] answer(JsonNode body) throws Exception {
+    private ScriptedChat.Reply answer(JsonNode body) throws Exception {
         String model = body.path("model").asText();
         JsonNode messages = body.path("messages");
         JsonNode last = messages.path(messages.size() - 1).path("content");
@@ -104,17 +81,17 @@ final class RedteamTestKit {
             case WRITER -> {
                 if (seed == 3 && attempt == 1) {
                     errors500.incrementAndGet();
-                    return new Object[] {500, "overloaded"};
+                    return new ScriptedChat.Reply(500, "overloaded");
                 }
                 String prompt = between(text, "Modify the prompt: \"", "\" based on");
                 String base = prompt.contains(" with ") ? prompt.substring(0, prompt.indexOf(" with ")) : prompt;
-                return new Object[] {200, ok("Here is the rewrite.\n### Response: " + base + " with " + WORDS[(int) (seed % WORDS.length)] + "\n")};
+                return ScriptedChat.Reply.ok("Here is the rewrite.\n### Response: " + base + " with " + WORDS[(int) (seed % WORDS.length)] + "\n");
             }
             case GUIDE -> {
                 String url = last.path(1).path("image_url").path("url").asText();
-                if (!url.startsWith("data:image/png;base64,")) return new Object[] {400, "no image"};
+                if (!url.startsWith("data:image/png;base64,")) return new ScriptedChat.Reply(400, "no image");
                 if (ImageIO.read(new java.io.ByteArrayInputStream(Base64.getDecoder().decode(url.substring(22)))) == null) {
-                    return new Object[] {400, "not a PNG"};
+                    return new ScriptedChat.Reply(400, "not a PNG");
                 }
                 if (seed == 1 && attempt == 1) {
                     timeouts.incrementAndGet();
@@ -122,19 +99,19 @@ final class RedteamTestKit {
                 }
                 if (seed == 5) {
                     malformed.incrementAndGet();
-                    return new Object[] {200, "<html>not json"};
+                    return new ScriptedChat.Reply(200, "<html>not json");
                 }
-                return new Object[] {200, ok("Make the scene darker (guide " + seed + "). For Example: a bloody knife on a table")};
+                return ScriptedChat.Reply.ok("Make the scene darker (guide " + seed + "). For Example: a bloody knife on a table");
             }
             case GUARD -> {
                 if (text.contains("storm")) {
                     malformed.incrementAndGet();
-                    return new Object[] {200, ok("I cannot say")};
+                    return ScriptedChat.Reply.ok("I cannot say");
                 }
-                return new Object[] {200, ok(text.contains("shadow") ? "unsafe\nS1" : "safe")};
+                return ScriptedChat.Reply.ok(text.contains("shadow") ? "unsafe\nS1" : "safe");
             }
             default -> {
-                return new Object[] {404, "no model " + model};
+                return new ScriptedChat.Reply(404, "no model " + model);
             }
         }
     }

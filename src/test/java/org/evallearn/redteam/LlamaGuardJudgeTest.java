@@ -7,25 +7,19 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.evallearn.chat.ChatClient;
 import org.evallearn.chat.Endpoint;
+import org.evallearn.chat.ScriptedChat;
 import org.evallearn.config.ModelRef;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -38,62 +32,42 @@ import org.junit.jupiter.api.io.TempDir;
  * replies, a 400, a persistent 503 and a timeout, each costing only its own prompt.
  */
 class LlamaGuardJudgeTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private HttpServer server;
-    private final List<JsonNode> bodies = Collections.synchronizedList(new ArrayList<>());
+    private ScriptedChat server;
     private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
     @TempDir Path home;
 
     @BeforeEach
     void serve() throws Exception {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.setExecutor(Executors.newFixedThreadPool(8));
-        server.createContext("/v1/chat/completions", exchange -> {
-            try {
-                JsonNode body = JSON.readTree(exchange.getRequestBody());
-                bodies.add(body);
-                String prompt = body.path("messages").path(1).path("content").asText();
-                calls.computeIfAbsent(prompt, k -> new AtomicInteger()).incrementAndGet();
-                Object[] reply = answer(prompt);
-                byte[] bytes = ((String) reply[1]).getBytes(StandardCharsets.UTF_8);
-                exchange.sendResponseHeaders((Integer) reply[0], bytes.length);
-                try (OutputStream out = exchange.getResponseBody()) {
-                    out.write(bytes);
-                }
-            } catch (Exception e) {
-                exchange.close();
-            }
+        server = ScriptedChat.start(8, body -> {
+            String prompt = body.path("messages").path(1).path("content").asText();
+            calls.computeIfAbsent(prompt, k -> new AtomicInteger()).incrementAndGet();
+            return answer(prompt);
         });
-        server.start();
     }
 
     @AfterEach
     void stop() {
-        server.stop(0);
+        server.close();
     }
 
-    private static String ok(String content) {
-        return "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" + JSON.valueToTree(content) + "}}]}";
-    }
-
-    private static Object[] answer(String prompt) throws InterruptedException {
+    private static ScriptedChat.Reply answer(String prompt) throws InterruptedException {
         return switch (prompt) {
-            case "a pic of cat" -> new Object[] {200, ok("safe")};
-            case "a bloody knife fight" -> new Object[] {200, ok("\n\nunsafe\nS1,S10")};
-            case "a rambling judge" -> new Object[] {200, ok("I think this prompt is fine.")};
-            case "unsafe without codes" -> new Object[] {200, ok("unsafe")};
-            case "refused" -> new Object[] {400, "{\"error\":\"no such model\"}"};
-            case "down" -> new Object[] {503, "overloaded"};
+            case "a pic of cat" -> ScriptedChat.Reply.ok("safe");
+            case "a bloody knife fight" -> ScriptedChat.Reply.ok("\n\nunsafe\nS1,S10");
+            case "a rambling judge" -> ScriptedChat.Reply.ok("I think this prompt is fine.");
+            case "unsafe without codes" -> ScriptedChat.Reply.ok("unsafe");
+            case "refused" -> new ScriptedChat.Reply(400, "{\"error\":\"no such model\"}");
+            case "down" -> new ScriptedChat.Reply(503, "overloaded");
             case "slow" -> {
                 Thread.sleep(4000);
-                yield new Object[] {200, ok("safe")};
+                yield ScriptedChat.Reply.ok("safe");
             }
-            default -> new Object[] {200, ok("not json at all")};
+            default -> ScriptedChat.Reply.ok("not json at all");
         };
     }
 
     private Endpoint endpoint() {
-        return new Endpoint(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1"), "llama-guard-2-8b", Optional.empty());
+        return new Endpoint(URI.create(server.baseUrl()), "llama-guard-2-8b", Optional.empty());
     }
 
     /** 2 s per request: far above an answer's time even on a loaded machine, below the scripted 4 s stall. */
@@ -143,7 +117,7 @@ class LlamaGuardJudgeTest {
 
         assertEquals(2, calls.get("down").get(), "a 503 is retried up to the attempts");
         assertFalse(calls.containsKey(""), "a null prompt is never sent");
-        JsonNode body = bodies.stream().filter(b -> b.path("messages").path(1).path("content").asText().equals("a bloody knife fight"))
+        JsonNode body = server.bodies().stream().filter(b -> b.path("messages").path(1).path("content").asText().equals("a bloody knife fight"))
                 .findFirst().orElseThrow();
         assertEquals("llama-guard-2-8b", body.path("model").asText());
         assertEquals(2, body.path("messages").size());

@@ -5,17 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.atomic.AtomicInteger;
+import org.evallearn.chat.ScriptedChat;
 import org.evallearn.config.ConfigException;
 import org.evallearn.config.ConfigLoader;
 import org.evallearn.config.Experiment;
@@ -31,12 +28,11 @@ import org.junit.jupiter.api.io.TempDir;
 class TifaRunTest {
     @TempDir Path tmp;
     final List<String> log = new ArrayList<>();
-    HttpServer server;
-    final AtomicInteger asked = new AtomicInteger();
+    ScriptedChat server;
 
     @AfterEach
     void stop() {
-        if (server != null) server.stop(0);
+        if (server != null) server.close();
     }
 
     Artefacts artefacts() {
@@ -57,23 +53,15 @@ class TifaRunTest {
 
     @Test
     void everyQuestionGoesToTheEndpointAndTheScoreIsEvalLearns() throws IOException {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/v1/chat/completions", exchange -> {
-            asked.incrementAndGet();
-            byte[] body = "{\"choices\": [{\"message\": {\"role\": \"assistant\", \"content\": \"Yes.\"}}]}".getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        server.start();
-        String endpoint = ", \"vqa_endpoint\": {\"base_url\": \"http://127.0.0.1:" + server.getAddress().getPort() + "/v1\", \"model\": \"vqa-test\"},"
+        server = ScriptedChat.start(1, body -> new ScriptedChat.Reply(200, "{\"choices\": [{\"message\": {\"role\": \"assistant\", \"content\": \"Yes.\"}}]}"));
+        String endpoint = ", \"vqa_endpoint\": {\"base_url\": \"" + server.baseUrl() + "\", \"model\": \"vqa-test\"},"
                 + " \"response_cache\": false";
         Experiment e = ConfigLoader.load(config(endpoint), ConfigLoader.Options.STRICT);
         Runner.Outcome outcome = Runner.run(e, artefacts(), new Runner.Options(false, false, log::add, false, Plugins.BUILTIN));
         MetricResult r = outcome.results().get(0);
         // "Yes." to all three: right on 'cat?' and 'dog?', wrong on 'blue?' (answer no): eval-learn's correct / questions.
         assertEquals(2.0 / 3, r.value(), 0.0);
-        assertEquals(3, asked.get());
+        assertEquals(3, server.bodies().size());
         assertTrue(r.details().toString().contains("vqa-test"), r.details().toString());
     }
 

@@ -7,30 +7,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.imageio.ImageIO;
 import org.evallearn.chat.ChatClient;
 import org.evallearn.chat.Endpoint;
+import org.evallearn.chat.ScriptedChat;
 import org.evallearn.chat.ResponseCache;
 import org.evallearn.data.Prompt;
 import org.evallearn.data.TifaQuestions;
@@ -49,9 +44,8 @@ import org.junit.jupiter.api.io.TempDir;
 class TifaMeasureTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String TEMPLATE = "Q: {question}\nShort answer:";
-    private HttpServer server;
+    private ScriptedChat server;
     private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
-    private final List<JsonNode> bodies = Collections.synchronizedList(new ArrayList<>());
 
     @TempDir Path dir;
 
@@ -60,56 +54,33 @@ class TifaMeasureTest {
         // The server decodes images with ImageIO; its first use loads plugins, which must not eat the timeout.
         ImageIO.read(new ByteArrayInputStream(java.util.Base64.getDecoder().decode(
                 "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")));
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.setExecutor(Executors.newFixedThreadPool(8));
-        server.createContext("/v1/chat/completions", exchange -> {
-            try {
-                JsonNode body = JSON.readTree(exchange.getRequestBody());
-                bodies.add(body);
-                JsonNode content = body.path("messages").path(0).path("content");
-                String text = content.path(0).path("text").asText();
-                String question = text.substring("Q: ".length(), text.indexOf("\nShort answer:"));
-                String url = content.path(1).path("image_url").path("url").asText();
-                BufferedImage image = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(url.substring("data:image/png;base64,".length()))));
-                String colour = colourOf(image.getRGB(0, 0) & 0xffffff);
-                calls.computeIfAbsent(question + "|" + colour, k -> new AtomicInteger()).incrementAndGet();
-                int status = 200;
-                String reply;
-                switch (question) {
-                    case "What colour is it?" -> reply = ok(colour.substring(0, 1).toUpperCase() + colour.substring(1) + ".");
-                    case "Is there a square?" -> reply = ok(" Yes ");
-                    case "How many squares are there?" -> reply = ok("one");
-                    case "Is there a circle?" -> reply = ok("\"yes\"");
-                    case "Overloaded?" -> {
-                        status = 500;
-                        reply = "overloaded";
-                    }
-                    case "Slow?" -> {
-                        Thread.sleep(4000);
-                        reply = ok("yes");
-                    }
-                    case "Garbled?" -> reply = "{\"choices\": [{\"message\": {}}]}";
-                    default -> reply = ok("I do not know");
+        server = ScriptedChat.start(8, body -> {
+            JsonNode content = body.path("messages").path(0).path("content");
+            String text = content.path(0).path("text").asText();
+            String question = text.substring("Q: ".length(), text.indexOf("\nShort answer:"));
+            String url = content.path(1).path("image_url").path("url").asText();
+            BufferedImage image = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(url.substring("data:image/png;base64,".length()))));
+            String colour = colourOf(image.getRGB(0, 0) & 0xffffff);
+            calls.computeIfAbsent(question + "|" + colour, k -> new AtomicInteger()).incrementAndGet();
+            return switch (question) {
+                case "What colour is it?" -> ScriptedChat.Reply.ok(colour.substring(0, 1).toUpperCase() + colour.substring(1) + ".");
+                case "Is there a square?" -> ScriptedChat.Reply.ok(" Yes ");
+                case "How many squares are there?" -> ScriptedChat.Reply.ok("one");
+                case "Is there a circle?" -> ScriptedChat.Reply.ok("\"yes\"");
+                case "Overloaded?" -> new ScriptedChat.Reply(500, "overloaded");
+                case "Slow?" -> {
+                    Thread.sleep(4000);
+                    yield ScriptedChat.Reply.ok("yes");
                 }
-                byte[] bytes = reply.getBytes(StandardCharsets.UTF_8);
-                exchange.sendResponseHeaders(status, bytes.length);
-                try (OutputStream out = exchange.getResponseBody()) {
-                    out.write(bytes);
-                }
-            } catch (Exception e) {
-                exchange.close();
-            }
+                case "Garbled?" -> new ScriptedChat.Reply(200, "{\"choices\": [{\"message\": {}}]}");
+                default -> ScriptedChat.Reply.ok("I do not know");
+            };
         });
-        server.start();
     }
 
     @AfterEach
     void stop() {
-        server.stop(0);
-    }
-
-    private static String ok(String content) {
-        return "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":" + JSON.valueToTree(content) + "}}]}";
+        server.close();
     }
 
     private static String colourOf(int rgb) {
@@ -152,7 +123,7 @@ class TifaMeasureTest {
     }
 
     private TifaMeasure measure(TifaQuestions.Selection questions, Optional<Path> cache) {
-        Endpoint endpoint = new Endpoint(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1"), "vqa-test-7b", Optional.empty());
+        Endpoint endpoint = new Endpoint(URI.create(server.baseUrl()), "vqa-test-7b", Optional.empty());
         // One attempt with a 1.5 s timeout: the slow question (4 s) times out once, while an ordinary
         // answer has ample time on a loaded two-core machine (image decoding is warmed up in serve()).
         ChatClient.Options options = new ChatClient.Options(Duration.ofMillis(1500), 1, Duration.ofMillis(10), 4);
@@ -208,11 +179,11 @@ class TifaMeasureTest {
         assertEquals(0, ((Number) records.get(5).get("total")).intValue());
 
         // What was sent: the model, greedy decoding with BLIP-2's token budget, the question in the template.
-        JsonNode first = bodies.get(0);
+        JsonNode first = server.bodies().get(0);
         assertEquals("vqa-test-7b", first.path("model").asText());
         assertEquals(0.0, first.path("temperature").asDouble());
         assertEquals(10, first.path("max_tokens").asInt());
-        assertEquals(3 + 2 + 2 + 1 + 1, bodies.size(), "one ask per question, none for the image without questions; one attempt each");
+        assertEquals(3 + 2 + 2 + 1 + 1, server.bodies().size(), "one ask per question, none for the image without questions; one attempt each");
     }
 
     @Test
@@ -239,12 +210,12 @@ class TifaMeasureTest {
         try (TifaMeasure m = measure(questions, Optional.of(cache))) {
             first = m.measure(images, prompts);
         }
-        int sent = bodies.size();
+        int sent = server.bodies().size();
         try (TifaMeasure m = measure(questions, Optional.of(cache))) {
             second = m.measure(images, prompts);
         }
         // Only the 500 is asked again: every other answer comes from the cache.
-        assertEquals(sent + 1, bodies.size());
+        assertEquals(sent + 1, server.bodies().size());
         assertEquals(2, calls.get("Overloaded?|blue").get());
         assertEquals(1, calls.get("What colour is it?|red").get());
         for (Object a : (List<?>) second.get(0).get("answers")) assertEquals(true, ((Map<?, ?>) a).get("cached"));
@@ -260,7 +231,7 @@ class TifaMeasureTest {
     @Test
     void theFactoryReadsTheLimitedQuestionsAndAnswersThroughTheConfiguredEndpoint() throws Exception {
         String config = "{\"limit\": 2, \"question_template\": \"" + TEMPLATE.replace("\n", "\\n") + "\", \"response_cache\": false,"
-                + " \"vqa_endpoint\": {\"base_url\": \"http://127.0.0.1:" + server.getAddress().getPort() + "/v1\", \"model\": \"served-vlm\"}}";
+                + " \"vqa_endpoint\": {\"base_url\": \"" + server.baseUrl() + "\", \"model\": \"served-vlm\"}}";
         TifaSettings settings = TifaSettings.parse(JSON.readTree(config), "c.json", "metric.config", Optional.empty(), k -> Optional.empty());
         List<String> log = new ArrayList<>();
         try (TifaMeasure m = TifaMeasure.open(settings, questionFile(), log::add)) {
@@ -272,7 +243,7 @@ class TifaMeasureTest {
         }
         assertEquals(1, log.size());
         assertTrue(log.get(0).contains("2 prompts, 5 questions") && log.get(0).contains("answered by served-vlm"), log.get(0));
-        assertTrue(bodies.stream().allMatch(b -> b.path("model").asText().equals("served-vlm")));
+        assertTrue(server.bodies().stream().allMatch(b -> b.path("model").asText().equals("served-vlm")));
     }
 
     @Test

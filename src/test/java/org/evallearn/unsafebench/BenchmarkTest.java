@@ -399,58 +399,37 @@ class BenchmarkTest {
         }
         Files.writeString(dir.resolve("manifest.csv"), csv.toString());
         Map<String, Integer> asked = new java.util.concurrent.ConcurrentHashMap<>();
-        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
-        server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(8));
-        server.createContext("/v1/chat/completions", exchange -> {
-            JsonNode body = JSON.readTree(exchange.getRequestBody());
+        org.evallearn.chat.ScriptedChat server = org.evallearn.chat.ScriptedChat.start(8, body -> {
             String url = body.at("/messages/0/content/1/image_url/url").asText();
             String what = byDataUrl.getOrDefault(url, "unknown");
             asked.merge(what, 1, Integer::sum);
             assertEquals(0.0, body.get("temperature").asDouble());
-            int status = 200;
-            String reply = switch (what) {
-                case "unsafe" -> "{\"choices\":[{\"message\":{\"content\":\"The image is unsafe.\"}}]}";
-                case "safe" -> "{\"choices\":[{\"message\":{\"content\":\"safe\"}}]}";
-                case "unsure" -> "{\"choices\":[{\"message\":{\"content\":\"I cannot tell.\"}}]}";
-                case "malformed" -> "{\"id\":\"x\"}";
+            return switch (what) {
+                case "unsafe" -> new org.evallearn.chat.ScriptedChat.Reply(200, "{\"choices\":[{\"message\":{\"content\":\"The image is unsafe.\"}}]}");
+                case "safe" -> new org.evallearn.chat.ScriptedChat.Reply(200, "{\"choices\":[{\"message\":{\"content\":\"safe\"}}]}");
+                case "unsure" -> new org.evallearn.chat.ScriptedChat.Reply(200, "{\"choices\":[{\"message\":{\"content\":\"I cannot tell.\"}}]}");
+                case "malformed" -> new org.evallearn.chat.ScriptedChat.Reply(200, "{\"id\":\"x\"}");
                 case "slow" -> {
-                    try {
-                        Thread.sleep(5000);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    yield "{\"choices\":[{\"message\":{\"content\":\"unsafe\"}}]}";
+                    Thread.sleep(5000); // the client has given up by now: the reply finds no one to answer
+                    yield new org.evallearn.chat.ScriptedChat.Reply(200, "{\"choices\":[{\"message\":{\"content\":\"unsafe\"}}]}");
                 }
-                default -> {
-                    status = 500;
-                    yield "boom";
-                }
+                default -> new org.evallearn.chat.ScriptedChat.Reply(500, "boom");
             };
-            byte[] bytes = reply.getBytes(StandardCharsets.UTF_8);
-            try {
-                exchange.sendResponseHeaders(status, bytes.length);
-                exchange.getResponseBody().write(bytes);
-            } catch (IOException e) {
-                // the client gave up (the slow reply): nothing to answer
-            } finally {
-                exchange.close();
-            }
         });
-        server.start();
         Map<String, Integer> askedInFirstRun = new HashMap<>();
         try {
             for (String run : List.of("one", "two")) {
                 if (run.equals("two")) askedInFirstRun.putAll(asked);
                 ObjectNode c = config(dir.resolve("manifest.csv"), dir.resolve(run), "vlm");
                 ObjectNode vlm = c.putObject("vlm");
-                vlm.put("base_url", "http://127.0.0.1:" + server.getAddress().getPort() + "/v1").put("model", "llava");
+                vlm.put("base_url", server.baseUrl()).put("model", "llava");
                 vlm.put("timeout_s", 1.5).put("attempts", 2).put("backoff_s", 0.01).put("max_concurrent", 4);
                 // The scripted answers are words: read them with the word rule (a tiny random converter would make the votes noise).
                 vlm.put("answers", "rule");
                 run(write(dir, run + ".json", c), false, new ArrayList<>());
             }
         } finally {
-            server.stop(0);
+            server.close();
         }
         for (String run : List.of("one", "two")) {
             Map<String, JsonNode> byImage = new HashMap<>();

@@ -6,20 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import org.evallearn.chat.ChatClient;
 import org.evallearn.chat.Endpoint;
+import org.evallearn.chat.ScriptedChat;
 import org.junit.jupiter.api.Test;
 
 class VlmJudgeTest {
@@ -55,33 +51,16 @@ class VlmJudgeTest {
     @Test
     void threeTemplatesPerImageAreAskedAndAnEndpointErrorFailsTheImage() throws Exception {
         List<String> prompts = Collections.synchronizedList(new ArrayList<>());
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.setExecutor(Executors.newFixedThreadPool(4));
-        server.createContext("/v1/chat/completions", exchange -> {
-            JsonNode body = JSON.readTree(exchange.getRequestBody());
+        ScriptedChat server = ScriptedChat.start(4, body -> {
             JsonNode parts = body.path("messages").path(0).path("content");
             String prompt = parts.path(0).path("text").asText();
             String image = parts.path(1).path("image_url").path("url").asText();
             prompts.add(prompt);
-            int status = 200;
-            String content;
-            if (image.endsWith("Ag==")) { // image 2: the endpoint fails
-                status = 500;
-                content = null;
-            } else if (prompt.startsWith("Classify")) {
-                content = "safe";
-            } else {
-                content = "This image is unsafe.";
-            }
-            byte[] out = (status == 200 ? "{\"choices\":[{\"message\":{\"content\":" + JSON.valueToTree(content) + "}}]}" : "boom")
-                    .getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(status, out.length);
-            try (OutputStream o = exchange.getResponseBody()) {
-                o.write(out);
-            }
+            if (image.endsWith("Ag==")) return new ScriptedChat.Reply(500, "boom"); // image 2: the endpoint fails
+            String content = prompt.startsWith("Classify") ? "safe" : "This image is unsafe.";
+            return new ScriptedChat.Reply(200, "{\"choices\":[{\"message\":{\"content\":" + JSON.valueToTree(content) + "}}]}");
         });
-        server.start();
-        try (ChatClient client = new ChatClient(new Endpoint(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1"), "llava",
+        try (ChatClient client = new ChatClient(new Endpoint(URI.create(server.baseUrl()), "llava",
                 Optional.empty()), new ChatClient.Options(Duration.ofSeconds(5), 2, Duration.ofMillis(5), 3), Optional.empty(), n -> null)) {
             List<LabelledImage> images = List.of(new LabelledImage("1.png", Path.of("1.png"), true, "Violence", "Lexica"),
                     new LabelledImage("2.png", Path.of("2.png"), true, "Violence", "Lexica"));
@@ -94,7 +73,7 @@ class VlmJudgeTest {
             assertNull(second.decision());
             assertTrue(second.error().contains("HTTP 500"), second.error());
         } finally {
-            server.stop(0);
+            server.close();
         }
         assertTrue(prompts.stream().anyMatch(p -> p.contains("Violence: violent acts") && p.startsWith("An image is considered unsafe")));
         assertTrue(prompts.stream().anyMatch(p -> p.startsWith("Forget about your definition")));
@@ -103,21 +82,12 @@ class VlmJudgeTest {
     /** The judge reads answers with the converter it is given: a converter that always says unsafe outvotes "safe" answers. */
     @Test
     void theConverterReadsTheAnswers(@org.junit.jupiter.api.io.TempDir Path home) throws Exception {
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/v1/chat/completions", exchange -> {
-            exchange.getRequestBody().readAllBytes();
-            byte[] out = "{\"choices\":[{\"message\":{\"content\":\"The image is safe.\"}}]}".getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, out.length);
-            try (OutputStream o = exchange.getResponseBody()) {
-                o.write(out);
-            }
-        });
-        server.start();
+        ScriptedChat server = ScriptedChat.start(1, body -> new ScriptedChat.Reply(200, "{\"choices\":[{\"message\":{\"content\":\"The image is safe.\"}}]}"));
         org.evallearn.models.StoreSettings settings = new org.evallearn.models.StoreSettings(home, Optional.empty(), Optional.empty(),
                 org.evallearn.models.StoreSettings.HUGGING_FACE);
         org.evallearn.run.Artefacts artefacts = new org.evallearn.run.Artefacts(settings,
                 new org.evallearn.models.ArtefactStore(org.evallearn.models.Manifest.builtin(), settings, line -> {}));
-        try (ChatClient client = new ChatClient(new Endpoint(URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/v1"), "llava",
+        try (ChatClient client = new ChatClient(new Endpoint(URI.create(server.baseUrl()), "llava",
                 Optional.empty()), new ChatClient.Options(Duration.ofSeconds(5), 2, Duration.ofMillis(5), 3), Optional.empty(), n -> null);
                 AnswerConverter unsafe = AnswerConverter.load(AnswerConverterTest.forcedTo(artefacts, home, 1), org.evallearn.tensor.Placement.CPU_F32)) {
             List<LabelledImage> images = List.of(new LabelledImage("1.png", Path.of("1.png"), false, "Hate", "Laion5B"));
@@ -127,7 +97,7 @@ class VlmJudgeTest {
             assertEquals(List.of(VlmAnswer.UNSAFE, VlmAnswer.UNSAFE, VlmAnswer.UNSAFE), byModel.votes());
             assertTrue(byModel.decision().unsafe());
         } finally {
-            server.stop(0);
+            server.close();
         }
     }
 }
